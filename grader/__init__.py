@@ -1,0 +1,1 @@
+"""The course's grader: release chapters, check a notebook, autograde a class (``python -m grader --help``)."""

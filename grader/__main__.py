@@ -1,0 +1,44 @@
+"""Command line: ``python -m grader {release,check,mutants} ...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="regenerate course/ from solutions/ (nbgrader generate_assignment)")
+    p.add_argument("chapter", nargs="?", help="one chapter, e.g. 02_attention (default: all)")
+    p.add_argument("--check", action="store_true", help="change nothing; exit 1 if course/ is stale")
+
+    p = sub.add_parser("check", help="run a notebook in a fresh kernel and report each graded cell")
+    p.add_argument("notebook")
+    p.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
+
+    p = sub.add_parser("mutants", help="run each exercise's wrong and correct implementations through its graded cells")
+    p.add_argument("chapters", nargs="*", help="chapters (default: every chapter with tests/mutants/<chapter>.py)")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list caught mutants and accepted alternatives")
+
+    args = parser.parse_args(argv)
+    if args.command == "release":
+        from .release import release
+
+        return release(args.chapter, check=args.check)
+    if args.command == "check":
+        from .check import check
+
+        return check(args.notebook, timeout=args.timeout)
+    if args.command == "mutants":
+        from .mutation import available_chapters, mutation_report, print_report
+
+        reports = [mutation_report(ch) for ch in (args.chapters or available_chapters())]
+        print_report(reports, verbose=args.verbose)
+        return 0 if all(r.ok for r in reports) else 1
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Reading course notebooks and running them in a fresh kernel, the way nbgrader judges graded cells."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = REPO_ROOT / "solutions"
+COURSE = REPO_ROOT / "course"
+
+
+def chapters() -> list[str]:
+    """Chapter names (``02_attention``, ...) that have a source notebook in ``solutions/``."""
+    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and (p / f"{p.name}.ipynb").exists())
+
+
+def notebook_path(chapter: str, released: bool = False) -> Path:
+    if chapter not in chapters():
+        raise ValueError(f"unknown chapter {chapter!r}; the chapters are: {', '.join(chapters())}")
+    return (COURSE if released else SOLUTIONS) / chapter / f"{chapter}.ipynb"
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_graded(cell) -> bool:
+    return cell.cell_type == "code" and bool(nbgrader_meta(cell).get("grade"))
+
+
+def is_solution(cell) -> bool:
+    return cell.cell_type == "code" and bool(nbgrader_meta(cell).get("solution"))
+
+
+@dataclass
+class CellResult:
+    grade_id: str
+    points: float
+    passed: bool
+    message: str  # the first failure, or "" when passed
+
+
+def judge_cell(cell) -> tuple[bool, str]:
+    """nbgrader's rule: a graded cell fails when it shows an error or writes anything to stderr."""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            ename, evalue = out.get("ename", "Error"), out.get("evalue", "")
+            return False, f"{ename}: {evalue}".strip().rstrip(":")
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            text = "".join(out.get("text", "")).strip()
+            return False, f"wrote to stderr (nbgrader scores this cell zero): {text[:300]}"
+    if cell.get("execution_count") is None and cell.get("source", "").strip():
+        return False, "did not run (the kernel died or stopped before this cell)"
+    return True, ""
+
+
+def graded_results(nb) -> list[CellResult]:
+    results = []
+    for cell in nb.cells:
+        if is_graded(cell):
+            meta = nbgrader_meta(cell)
+            passed, message = judge_cell(cell)
+            results.append(CellResult(meta["grade_id"], float(meta.get("points", 0)), passed, message))
+    return results
+
+
+def execute(
+    path: Path | str,
+    timeout: int = 120,
+    env: dict[str, str] | None = None,
+    kernel_name: str = "python3",
+    cwd: Path | str | None = None,
+):
+    """Run a notebook top to bottom in a fresh kernel, errors allowed; returns the executed notebook.
+
+    Every cell runs even after an error, as nbgrader's autograde does. A dead kernel leaves the
+    remaining cells unexecuted (``judge_cell`` reports them).
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:  # graded cells must be judged on this run's outputs only
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    kernel_env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", **(env or {})}
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=kernel_name,
+        allow_errors=True,
+        raise_on_iopub_timeout=False,
+        interrupt_on_timeout=True,  # a cell that runs too long is stopped; the rest still runs
+        resources={"metadata": {"path": str(cwd or path.parent)}},
+    )
+    try:
+        client.execute(env=kernel_env)
+    except DeadKernelError:
+        pass
+    return nb

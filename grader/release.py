@@ -1,0 +1,79 @@
+"""Regenerate ``course/`` from ``solutions/`` with nbgrader's generate_assignment, or check that it is current."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .notebooks import COURSE, REPO_ROOT, SOLUTIONS, chapters
+
+CONFIG = REPO_ROOT / "grader" / "nbgrader_config.py"
+IGNORED = {".ipynb_checkpoints", "__pycache__"}
+
+
+def generate(chapter: str, course_root: Path) -> None:
+    """Run ``nbgrader generate_assignment`` for one chapter into ``course_root/course/`` (no gradebook)."""
+    cmd = [
+        sys.executable, "-m", "nbgrader", "generate_assignment", chapter,
+        "--force", "--no-db", f"--config={CONFIG}",
+        f"--CourseDirectory.root={course_root}", "--log-level=ERROR",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"nbgrader generate_assignment {chapter} failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+def _staged(selected: list[str]) -> tuple[tempfile.TemporaryDirectory, Path]:
+    """A scratch course root whose solutions/ holds the chapters, generated into its course/."""
+    tmp = tempfile.TemporaryDirectory(prefix="aiecourse-release-")
+    root = Path(tmp.name)
+    for chapter in selected:
+        shutil.copytree(SOLUTIONS / chapter, root / "solutions" / chapter,
+                        ignore=shutil.ignore_patterns(*IGNORED))
+        generate(chapter, root)
+    return tmp, root
+
+
+def _differences(a: Path, b: Path) -> list[str]:
+    """Relative paths that differ between two chapter folders (missing on either side, or other bytes)."""
+    def files(d: Path) -> set[str]:
+        return {str(p.relative_to(d)) for p in d.rglob("*") if p.is_file() and not IGNORED & set(p.parts)}
+
+    fa, fb = (files(a) if a.exists() else set()), (files(b) if b.exists() else set())
+    diff = sorted(fa ^ fb)
+    diff += sorted(f for f in fa & fb if not filecmp.cmp(a / f, b / f, shallow=False))
+    return diff
+
+
+def release(chapter: str | None = None, check: bool = False) -> int:
+    selected = [chapter] if chapter else chapters()
+    unknown = [c for c in selected if c not in chapters()]
+    if unknown:
+        print(f"unknown chapter {unknown[0]!r}; the chapters are: {', '.join(chapters())}")
+        return 2
+    tmp, root = _staged(selected)
+    with tmp:
+        stale = {}
+        for ch in selected:
+            generated = root / "course" / ch
+            if check:
+                diff = _differences(generated, COURSE / ch)
+                if diff:
+                    stale[ch] = diff
+            else:
+                if (COURSE / ch).exists():
+                    shutil.rmtree(COURSE / ch)
+                shutil.copytree(generated, COURSE / ch)
+                print(f"released {ch} -> course/{ch}/")
+        if check:
+            for ch, diff in stale.items():
+                print(f"course/{ch} is stale: {', '.join(diff)} differ from what solutions/{ch} generates")
+            if stale:
+                print("run: python -m grader release")
+                return 1
+            print(f"course/ is in sync with solutions/ ({', '.join(selected)})")
+    return 0
