@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -134,6 +135,10 @@ def test_class_cycle(hub: ClassHub):
         hub.action(student, "assignments/submit", course_id="aiecourse", assignment_id=CHAPTER)
         assert assignment_status(hub, student) == {"fetched", "submitted"}
     hub.timings["fetch_edit_submit"] = time.monotonic() - t
+    # Each student is their own system user: the exchange's inbound folder is write-only for them.
+    peek = subprocess.run(["runuser", "-u", bob, "--", "ls", str(hub.exchange / "aiecourse" / "inbound")],
+                          capture_output=True, text=True)
+    assert peek.returncode != 0 and "Permission denied" in peek.stderr, f"{bob} can list the submissions: {peek.stdout}"
 
     t = time.monotonic()
     hub.action(hub.instructor, f"formgrader/api/assignment/{CHAPTER}/collect")
@@ -278,3 +283,70 @@ def test_browser_views(hub: ClassHub):
         finally:
             browser.close()
     hub.timings["browser"] = time.monotonic() - t0
+
+
+def test_exchange_when_every_user_is_jovyan():
+    """Zero to JupyterHub runs every user's pod as the same user, jovyan (uid 1000), with the exchange on a
+    shared volume. Emulated here with one system user `jovyan` and one home folder per hub user:
+    nbgrader names each submission after JUPYTERHUB_USER, so grades land on the right students; and the
+    exchange's permissions no longer keep one student from reading another's submission
+    (docs/jupyterhub.md, part 4)."""
+    lacking = prerequisites()
+    if lacking:
+        missing("the exchange emulation needs " + "; ".join(lacking))
+    if subprocess.run(["id", "jovyan"], capture_output=True).returncode == 0:
+        pytest.skip("a user named jovyan already exists on this machine; the emulation creates and deletes its own")
+    from hubclass import HUB_VENV
+
+    base = Path(tempfile.mkdtemp(prefix="aiecourse-z2jh-", dir="/tmp"))
+    base.chmod(0o755)
+    created = False
+    try:
+        subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/bash", "--user-group", "jovyan"],
+                       check=True, capture_output=True)
+        created = True
+        exchange = base / "exchange"  # the shared volume, after the init container's chmod 0777
+        exchange.mkdir()
+        exchange.chmod(0o777)
+        jupyter = base / "jupyter"
+        shutil.copytree(REPO_ROOT / "tools" / "hub" / "jupyter", jupyter)
+        homes = {name: base / "pods" / name for name in ("prof", "ada", "bob")}  # one home volume per pod
+        course = homes["prof"] / "aiecourse"
+        for name in ("solutions", "course", "grader"):
+            shutil.copytree(REPO_ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(REPO_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+        for home in homes.values():
+            home.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["chmod", "-R", "a+rX", str(base)], check=True)
+        subprocess.run(["chown", "-R", "jovyan:jovyan", str(base / "pods")], check=True)
+
+        def pod(user: str, role: str, *command: str, cwd: Path) -> subprocess.CompletedProcess:
+            env = {"HOME": str(homes[user]), "JUPYTERHUB_USER": user, "USER": "jovyan", "LANG": "C.UTF-8",
+                   "PATH": f"{HUB_VENV / 'bin'}:/usr/bin:/bin", "AIECOURSE_EXCHANGE": str(exchange),
+                   "JUPYTER_CONFIG_PATH": f"{jupyter / role}:{jupyter / 'shared'}"}
+            return subprocess.run(["runuser", "-u", "jovyan", "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()),
+                                   *command], cwd=cwd, capture_output=True, text=True, timeout=180)
+
+        def ok(proc: subprocess.CompletedProcess) -> None:
+            assert proc.returncode == 0, f"{proc.args[-3:]} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+
+        ok(pod("prof", "instructor", "nbgrader", "release_assignment", CHAPTER, cwd=course))
+        for student in ("ada", "bob"):
+            ok(pod(student, "student", "nbgrader", "fetch_assignment", CHAPTER, cwd=homes[student]))
+            ok(pod(student, "student", "nbgrader", "submit", CHAPTER, cwd=homes[student]))
+        ok(pod("prof", "instructor", "nbgrader", "collect", CHAPTER, cwd=course))
+        assert sorted(p.name for p in (course / "submitted").iterdir()) == ["ada", "bob"], \
+            "submissions are not named after the hub users"
+
+        # The same uid everywhere: bob's pod can list the inbound folder and read ada's submission.
+        inbound = exchange / "aiecourse" / "inbound"
+        listing = pod("bob", "student", "ls", "-1", str(inbound), cwd=homes["bob"])
+        ok(listing)
+        theirs = [name for name in listing.stdout.splitlines() if name.startswith("ada+")]
+        assert theirs, listing.stdout
+        ok(pod("bob", "student", "cat", str(inbound / theirs[0] / f"{CHAPTER}.ipynb"), cwd=homes["bob"]))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+        if created:
+            subprocess.run(["userdel", "jovyan"], capture_output=True)
+            assert subprocess.run(["id", "jovyan"], capture_output=True).returncode != 0, "could not delete user jovyan"

@@ -33,9 +33,11 @@ if [ ! -x "$HUB_VENV/bin/python" ]; then
     "$HUB_VENV/bin/python" -m pip install -q --upgrade pip
 fi
 "$HUB_VENV/bin/python" -c "import torch" 2>/dev/null || "$HUB_VENV/bin/python" -m pip install -q $TORCH
-echo "== course + JupyterHub -> $HUB_VENV"
-# A regular (not editable) install: the students' kernels must not need to read this checkout.
-"$HUB_VENV/bin/python" -m pip install -q ".[hub]"
+echo "== environment.yml's packages + the course -> $HUB_VENV"
+# The user environment of the hub is environment.yml's (its pip list), the course itself installed
+# regularly instead of editable: the students' kernels must not need to read this checkout.
+mapfile -t REQS < <(sed -n '/^ *- pip:/,$p' environment.yml | sed -n 's/^ *- \(.*\)$/\1/p' | grep -v '^pip:$' | grep -v '^-e ')
+"$HUB_VENV/bin/python" -m pip install -q "${REQS[@]}" .
 rm -rf build
 # JupyterLab's "get notified about Jupyter news?" pop-up: off for every user of the hub.
 mkdir -p "$HUB_VENV/share/jupyter/lab/settings"
