@@ -35,6 +35,7 @@ PROXY = REPO_ROOT / ".hub" / "node_modules" / ".bin" / "configurable-http-proxy"
 HUB_CONFIG = REPO_ROOT / "tools" / "hub" / "jupyterhub_config.py"
 COURSE_ID = "aiecourse"
 PASSWORD = "class-" + secrets.token_hex(8)  # the shared password of the browser logins
+HIDDEN_SEED = "8128"  # the hub's AIECOURSE_HIDDEN_SEED: instructors' servers only
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]")
 
 
@@ -134,7 +135,7 @@ class ClassHub:
             AIECOURSE_HUB_PROXY=str(PROXY),
             AIECOURSE_HUB_PASSWORD=PASSWORD,
             AIECOURSE_HUB_SERVICE_TOKEN=self.token,
-            AIECOURSE_HIDDEN_SEED="8128",
+            AIECOURSE_HIDDEN_SEED=HIDDEN_SEED,
             PATH=f"{HUB_VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
         )
         for var in ("PYTHONPATH", "VIRTUAL_ENV", "JUPYTER_CONFIG_DIR", "JUPYTER_CONFIG_PATH", "JUPYTER_DATA_DIR",

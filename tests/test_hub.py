@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from grader.notebooks import REPO_ROOT, is_solution, nbgrader_meta, notebook_path
-from hubclass import PASSWORD, ClassHub, free_port, prerequisites, read_grades
+from hubclass import HIDDEN_SEED, PASSWORD, ClassHub, free_port, prerequisites, read_grades
 
 CHAPTER = "02_attention"
 ARTIFACTS = REPO_ROOT / "artifacts" / "hub"
@@ -146,8 +146,12 @@ def test_class_cycle(hub: ClassHub):
     for student in (ada, bob):
         assert (course / "submitted" / student / CHAPTER / f"{CHAPTER}.ipynb").exists(), f"{student}'s submission not collected"
 
+    # The hidden tests' seed reaches the instructor's server only.
+    rc, out = hub.terminal(bob, 'test -z "$AIECOURSE_HIDDEN_SEED"', timeout=60)
+    assert rc == 0, f"a student's server has AIECOURSE_HIDDEN_SEED:\n{out}"
     command, grades_csv = grading_command(CHAPTER)
-    rc, out = hub.terminal(hub.instructor, f"cd ~/aiecourse && {command}", timeout=240)
+    rc, out = hub.terminal(hub.instructor, f'test "$AIECOURSE_HIDDEN_SEED" = {HIDDEN_SEED} && cd ~/aiecourse && {command}',
+                           timeout=240)
     (ARTIFACTS).mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "grading_terminal.txt").write_text(out)
     assert rc == 0, f"the grading command failed ({rc}) in the instructor's terminal:\n{out[-4000:]}"

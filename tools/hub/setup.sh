@@ -15,9 +15,9 @@ cd "$(dirname "$0")/../.."
 HUB_VENV=${HUB_VENV:-/opt/aiecourse-hub/venv}
 HUB_PYTHON=${HUB_PYTHON:-/usr/bin/python3.11}
 TORCH=${TORCH:-torch==2.13.0}
-CHP_VERSION=${CHP_VERSION:-5}
-
-command -v npm >/dev/null || { echo "setup.sh: npm is missing (Node.js 18 or newer: apt-get install -y nodejs npm)" >&2; exit 1; }
+command -v npm >/dev/null || { echo "setup.sh: npm is missing (Node.js 20, or 18: apt-get install -y nodejs npm)" >&2; exit 1; }
+# configurable-http-proxy 5 needs Node.js 20 or newer; 4 runs on older ones (Debian 12 ships Node 18).
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ]; then CHP_VERSION=${CHP_VERSION:-5}; else CHP_VERSION=${CHP_VERSION:-4}; fi
 [ -x "$HUB_PYTHON" ] || { echo "setup.sh: $HUB_PYTHON is missing (set HUB_PYTHON to a Python 3.10+ that every user can run)" >&2; exit 1; }
 
 if [ ! -x .hub/node_modules/.bin/configurable-http-proxy ]; then
