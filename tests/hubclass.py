@@ -102,6 +102,7 @@ class ClassHub:
         self.procs: list[subprocess.Popen] = []
         self.hub: subprocess.Popen | None = None
         self.timings: dict[str, float] = {}
+        self.started = time.monotonic()
 
     # ---------------------------------------------------------------- set-up
     def home(self, user: str) -> Path:

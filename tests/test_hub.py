@@ -1,5 +1,6 @@
 """A class on a real JupyterHub: release, fetch, submit, collect and grade, then the course update with
-nbgitpuller, then the student's and the instructor's views in a real browser.
+nbgitpuller, then the student's and the instructor's views in a real browser; and, without the hub,
+nbgrader's exchange as Zero to JupyterHub runs it (every user the same `jovyan`).
 
 The hub (tools/hub/jupyterhub_config.py) runs on loopback with its configurable-http-proxy, the shared
 password authenticator and the local process spawner; the instructor and the two students are real
@@ -53,9 +54,7 @@ def hub():
     lacking = prerequisites()
     if lacking:
         missing("the class hub needs " + "; ".join(lacking))
-    started = time.monotonic()
     h = ClassHub()
-    h.started = started
     try:
         h.start()
         yield h

@@ -19,6 +19,7 @@ user can write. tests/test_hub.py runs this very file on loopback. Settings come
     AIECOURSE_HUB_PROXY      [.hub/node_modules/.bin/configurable-http-proxy in this checkout]
     AIECOURSE_HUB_PASSWORD   when set: one shared password for every user (a workshop, or a test);
                              otherwise users log in with their system password (PAM)
+    AIECOURSE_HIDDEN_SEED    when set: passed to the instructors' servers only (the hidden tests' seed)
     AIECOURSE_HUB_SERVICE_TOKEN  when set: a service "class-admin" with this token may start and stop
                              servers and use them (scripts; the test drives the class with it)
 """
