@@ -270,6 +270,8 @@ def autograde(source: Path | str, chapter: str, jobs: int = 1, out: Path | str |
         nbformat.write(nb, target / f"{chapter}.ipynb")
         if sub.timestamp:
             (target / "timestamp.txt").write_text(sub.timestamp)
+        if sub.secret:
+            (target / "submission_secret.txt").write_text(sub.secret)
         if not in_place:
             dest = root / "submitted" / sub.student / chapter
             if dest.exists():
@@ -374,6 +376,13 @@ def autograde(source: Path | str, chapter: str, jobs: int = 1, out: Path | str |
         dest.mkdir(parents=True)
         (dest / f"{chapter}.html").write_text(feedback.page_with_summary(page, summary, f"{chapter}: {student}"),
                                               encoding="utf-8")
+        # nbgrader's release_feedback names each page after the submission's secret and reads its timestamp
+        # from these two files beside the page (nbgrader's generate_feedback copies them the same way).
+        for name in ("timestamp.txt", "submission_secret.txt"):
+            for folder in (html_path.parent, root / "autograded" / student / chapter):
+                if (folder / name).exists():
+                    shutil.copy(folder / name, dest / name)
+                    break
     csv_path = root / "grades" / f"{chapter}.csv"
     csv_path.parent.mkdir(exist_ok=True)
     with open(csv_path, "w", newline="") as f:

@@ -50,6 +50,7 @@ class Submission:
     candidates: list[Path] = field(default_factory=list)  # the student's notebook files
     names: dict[Path, str] = field(default_factory=dict)  # each candidate's name as submitted
     timestamp: str | None = None
+    secret: str | None = None  # nbgrader's submission_secret.txt (hub exchange): release_feedback needs it
     problem: str | None = None  # why it cannot be graded (status "invalid")
     notes: list[str] = field(default_factory=list)  # what the learner should know (renamed, cells put back, ...)
     notebook: Path | None = None  # the one graded (set by check_notebook)
@@ -107,6 +108,11 @@ def _timestamp_in(folder: Path) -> str | None:
     return stamp.read_text().strip() or None if stamp.is_file() else None
 
 
+def _secret_in(folder: Path) -> str | None:
+    secret = folder / "submission_secret.txt"  # kept byte for byte: nbgrader hashes it to name the feedback
+    return secret.read_text() or None if secret.is_file() else None
+
+
 def find_submissions(source: Path, chapter: str, config=None, workdir: Path | None = None) -> tuple[list[Submission], list[str], str]:
     """The submissions in ``source``, warnings for the instructor, and the layout's name."""
     source = Path(source)
@@ -123,7 +129,8 @@ def find_submissions(source: Path, chapter: str, config=None, workdir: Path | No
         subs, warnings = [], []
         for student_dir in sorted(nbgrader_style):
             folder = student_dir / chapter
-            sub = Submission(safe_student_id(student_dir.name), timestamp=_timestamp_in(folder))
+            sub = Submission(safe_student_id(student_dir.name), timestamp=_timestamp_in(folder),
+                             secret=_secret_in(folder))
             if sub.student != student_dir.name:
                 warnings.append(f"student folder {student_dir.name!r} graded as {sub.student!r} (safe id)")
             _choose(sub, _notebooks_in(folder), [p.name for p in folder.rglob("*") if p.is_file()],
