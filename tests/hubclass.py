@@ -334,7 +334,8 @@ class ClassHub:
         (folder / "timings.json").write_text(json.dumps({k: round(v, 1) for k, v in self.timings.items()}, indent=1))
 
 
-def read_grades(path: Path) -> dict[str, tuple[float, float]]:
-    """student -> (score, max score) from a grades CSV (nbgrader export's columns)."""
+def read_grades(path: Path) -> dict[str, dict]:
+    """student -> {"total", "max", "status", "reason"} from `python -m grader autograde`'s grades CSV."""
     with open(path, newline="") as f:
-        return {row["student_id"]: (float(row["score"]), float(row["max_score"])) for row in csv.DictReader(f)}
+        return {row["student"]: {"total": float(row["total"]), "max": float(row["max"]), "status": row["status"],
+                                 "reason": row["reason"]} for row in csv.DictReader(f)}

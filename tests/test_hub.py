@@ -43,10 +43,7 @@ def missing(reason: str):
 
 def grading_command(chapter: str) -> tuple[str, str]:
     """The grading step the instructor types in ~/aiecourse: (command, the grades CSV it writes there)."""
-    return (
-        f"nbgrader autograde {chapter} --force && nbgrader export --CsvExportPlugin.to=grades.csv",
-        "grades.csv",
-    )
+    return f"python -m grader autograde submitted --chapter {chapter} --jobs 2", f"grades/{chapter}.csv"
 
 
 @pytest.fixture(scope="module")
@@ -157,11 +154,29 @@ def test_class_cycle(hub: ClassHub):
     hub.timings["collect_grade"] = time.monotonic() - t
 
     grades = read_grades(course / grades_csv)
-    assert set(grades) >= {ada, bob}, grades
-    score, max_score = grades[ada]
+    assert set(grades) == {ada, bob}, grades
+    assert {g["status"] for g in grades.values()} == {"graded"}, grades
+    score, max_score = grades[ada]["total"], grades[ada]["max"]
     assert max_score >= 10, grades
-    assert score == max_score, f"{ada} submitted the solutions but scored {score}/{max_score}"
-    assert grades[bob] == (0.0, max_score), f"{bob} submitted the untouched release but scored {grades[bob]}"
+    assert score == max_score, f"{ada} submitted the solutions but scored {score}/{max_score}: {grades[ada]}"
+    assert grades[bob]["total"] == 0.0 and grades[bob]["max"] == max_score, \
+        f"{bob} submitted the untouched release but scored {grades[bob]}"
+    # Where the formgrader and `nbgrader export` read grades: the course's gradebook, and each student's feedback.
+    for student in (ada, bob):
+        assert (course / "feedback" / student / CHAPTER / f"{CHAPTER}.html").exists(), f"no feedback for {student}"
+    assert (course / "gradebook.db").exists()
+
+    # Feedback back to the students: the formgrader's *Release Feedback*, then each student's *Fetch Feedback*.
+    hub.action(hub.instructor, f"formgrader/api/assignment/{CHAPTER}/release_feedback")
+    for student in (ada, bob):
+        hub.call("POST", student, "assignments/fetch_feedback", data={"course_id": "aiecourse", "assignment_id": CHAPTER})
+        pages = list((hub.home(student) / CHAPTER / "feedback").glob(f"*/{CHAPTER}.html"))
+        assert len(pages) == 1, f"{student} fetched no feedback ({pages})\n{hub.log_tail()}"
+        page = pages[0].read_text()
+        assert "BEGIN HIDDEN TESTS" not in page, f"{student}'s feedback shows the hidden tests"
+        expected = f"Score: {grades[student]['total']:g} / {max_score:g}"
+        assert expected in page, f"{student}'s feedback does not say {expected!r}"
+    hub.timings["feedback"] = time.monotonic() - t - hub.timings["collect_grade"]
 
     total = time.monotonic() - hub.started
     hub.timings["class_cycle_total"] = total
