@@ -59,13 +59,16 @@ def prerequisites() -> list[str]:
 
 
 def stale_library() -> list[str]:
-    """Files of aiecourse that differ between this checkout and the hub's environment."""
-    found = list(HUB_VENV.glob("lib/python3*/site-packages/aiecourse"))
-    if not found:
-        return ["aiecourse (not installed)"]
-    installed, source = found[0], REPO_ROOT / "course" / "aiecourse"
-    return [p.name for p in source.glob("*.py") if not (installed / p.name).exists()
-            or (installed / p.name).read_bytes() != p.read_bytes()]
+    """Files of aiecourse and grader that differ between this checkout and the hub's environment."""
+    stale = []
+    for package, source in (("aiecourse", REPO_ROOT / "course" / "aiecourse"), ("grader", REPO_ROOT / "grader")):
+        found = list(HUB_VENV.glob(f"lib/python3*/site-packages/{package}"))
+        if not found:
+            stale.append(f"{package} (not installed)")
+            continue
+        stale += [f"{package}/{p.name}" for p in source.glob("*.py") if not (found[0] / p.name).exists()
+                  or (found[0] / p.name).read_bytes() != p.read_bytes()]
+    return stale
 
 
 def free_port() -> int:
