@@ -165,7 +165,8 @@ def _from_archive(archive: Path, chapter: str, config, workdir: Path | None) -> 
     per_student: dict[str, dict] = {}
     warnings = []
     for path in sorted((base / "extracted").rglob("*")):
-        if not path.is_file() or any(part.startswith(".") or part == "__MACOSX" for part in path.parts):
+        inside = path.relative_to(base / "extracted").parts
+        if not path.is_file() or any(part.startswith(".") or part == "__MACOSX" for part in inside):
             continue
         info = collector._match(str(path))  # the plugin's own matching, for every file (not only .ipynb)
         if not info or not info.get("student_id"):
