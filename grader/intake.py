@@ -120,10 +120,14 @@ def find_submissions(source: Path, chapter: str, config=None, workdir: Path | No
         source = source / "submitted"
     nbgrader_style = [d for d in source.iterdir() if d.is_dir() and (d / chapter).is_dir()]
     if nbgrader_style:
-        subs, warnings = [], []
+        subs, warnings, seen = [], [], set()
         for student_dir in sorted(nbgrader_style):
             folder = student_dir / chapter
             sub = Submission(safe_student_id(student_dir.name), timestamp=_timestamp_in(folder))
+            if sub.student in seen:
+                warnings.append(f"student folder {student_dir.name!r}: its safe id {sub.student!r} is taken; skipped")
+                continue
+            seen.add(sub.student)
             if sub.student != student_dir.name:
                 warnings.append(f"student folder {student_dir.name!r} graded as {sub.student!r} (safe id)")
             _choose(sub, _notebooks_in(folder), [p.name for p in folder.rglob("*") if p.is_file()],

@@ -141,21 +141,28 @@ def test_guard_puts_back_what_a_cell_changed():
     import torch.nn.functional as F
 
     guard = kernel_guard.Guard(None, b"key")
+    import numpy as np
+
     original_allclose, original_sdpa, original_eq = torch.allclose, F.scaled_dot_product_attention, torch.Tensor.__dict__.get("__eq__")
+    original_np = np.testing.assert_allclose
     try:
+        np.testing.assert_allclose = print
         torch.allclose = lambda *a, **k: True
         F.scaled_dot_product_attention = lambda *a, **k: None
         torch.Tensor.__eq__ = lambda self, other: True
         data = kernel_guard.verify(guard("before", "n1"), "key", "n1", "before")
         assert data is not None
-        assert {"torch.allclose", "torch.nn.functional.scaled_dot_product_attention", "torch.Tensor.__eq__"} <= set(data["changed"])
+        assert {"torch.allclose", "torch.nn.functional.scaled_dot_product_attention", "torch.Tensor.__eq__",
+                "numpy.testing.assert_allclose"} <= set(data["changed"]), data["changed"]
         assert torch.allclose is original_allclose and F.scaled_dot_product_attention is original_sdpa
+        assert np.testing.assert_allclose is original_np
         assert torch.Tensor.__dict__.get("__eq__") is original_eq
         assert kernel_guard.verify(guard("before", "n2"), "key", "n2", "before")["changed"] == []
         assert kernel_guard.verify(guard("before", "n3"), "other key", "n3", "before") is None, "a forged answer passes"
         assert kernel_guard.verify(guard("before", "n4"), "key", "n5", "before") is None, "a replayed answer passes"
     finally:
         torch.allclose, F.scaled_dot_product_attention = original_allclose, original_sdpa
+        np.testing.assert_allclose = original_np
         if torch.Tensor.__dict__.get("__eq__") is not original_eq:
             if original_eq is None:
                 del torch.Tensor.__eq__
