@@ -6,11 +6,13 @@ learner's cell that later patches ``torch.allclose`` or ``numpy.testing`` does n
 
 from __future__ import annotations
 
+import math
 import os
 
 import torch
 
 _isclose = torch.isclose
+_bincount = torch.bincount
 _tensor_type = torch.Tensor
 _builtin_abs = abs
 
@@ -80,3 +82,51 @@ def check_raises(fn, exception: type[BaseException], what: str, match: str | Non
     except Exception as e:  # noqa: BLE001 - the learner's code may raise anything
         raise AssertionError(f"{what}: expected {exception.__name__}, got {type(e).__name__}: {e}") from None
     raise AssertionError(f"{what}: expected {exception.__name__}, but nothing was raised")
+
+
+def frequency_margin(probs, n: int, failure_prob: float = 1e-9) -> float:
+    """How far (in total variation) the frequencies of ``n`` correct draws from ``probs`` may stray.
+
+    For ``n`` independent draws from ``probs`` with frequencies ``f``, TV = 1/2 sum |f - p| has
+    E[TV] <= 1/2 sum sqrt(p (1 - p) / n) (Jensen), and changing one draw moves TV by at most 1/n, so by
+    McDiarmid's inequality P(TV > E[TV] + t) <= exp(-2 n t^2). With t chosen so that this is
+    ``failure_prob``, a correct sampler exceeds the margin with probability below ``failure_prob``,
+    whatever the seed and however it arranges its arithmetic.
+    """
+    p = probs.detach().double().cpu()
+    expected = 0.5 * float((p * (1 - p) / n).clamp(min=0).sqrt().sum())
+    return expected + math.sqrt(math.log(1 / failure_prob) / (2 * n))
+
+
+def check_frequencies(draws, probs, what: str, failure_prob: float = 1e-9, hint: str = "") -> None:
+    """``draws`` (integer tensor, any shape: n independent draws) follow ``probs`` (V,).
+
+    Fails when a token of probability 0 was drawn, or when the frequencies stray from ``probs`` by more
+    than ``frequency_margin`` in total variation: a correct sampler fails with probability below
+    ``failure_prob`` (1e-9 by default), so the check cannot flake, and a sampler whose distribution is
+    off by a few percent fails it every time.
+    """
+    check(isinstance(draws, _tensor_type), f"{what}: expected a torch.Tensor of token ids, got {type(draws).__name__}")
+    check(not draws.dtype.is_floating_point and draws.dtype != torch.bool,
+          f"{what}: token ids must be integers (torch.long), got {draws.dtype}")
+    p = probs.detach().double().cpu()
+    V = p.numel()
+    d = draws.detach().flatten().cpu().long()
+    n = d.numel()
+    check(n > 0, f"{what}: no draws")
+    check(bool(((d >= 0) & (d < V)).all()), f"{what}: drew token ids outside 0..{V - 1}: {sorted(set(d[(d < 0) | (d >= V)].tolist()))[:5]}")
+    counts = _bincount(d, minlength=V).double()
+    freq = counts / n
+    impossible = ((p == 0) & (counts > 0)).nonzero().flatten().tolist()
+    if impossible:
+        i = impossible[0]
+        raise AssertionError(f"{what}: token {i} has probability 0 (it should have been filtered out or is impossible) "
+                             f"but was drawn {int(counts[i])} times in {n} draws" + (f". {hint}" if hint else ""))
+    tv = 0.5 * float((freq - p).abs().sum())
+    margin = frequency_margin(p, n, failure_prob)
+    if tv > margin:
+        worst = (freq - p).abs().argsort(descending=True)[:4].tolist()
+        table = ", ".join(f"token {i}: expected {p[i].item():.3f}, drawn {freq[i].item():.3f}" for i in worst)
+        raise AssertionError(f"{what}: the frequencies of {n} draws are not the expected distribution "
+                             f"(total variation {tv:.3f}, a correct sampler stays below {margin:.3f}); {table}"
+                             + (f". {hint}" if hint else ""))
