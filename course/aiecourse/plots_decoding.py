@@ -94,6 +94,6 @@ def nucleus_sizes(pieces: Sequence[str], sizes: Sequence[int], p: float, ax=None
     ax.set_xticks(range(len(pieces)), [repr(s)[1:-1] for s in pieces], rotation=90, fontsize=7)
     ax.set_ylabel(f"tokens in the top-p={p} set")
     ax.set_xlim(-0.6, len(sizes) - 0.4)
-    ax.set_yscale("log")
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_title(f"top-p = {p}: how many candidates the model keeps for each next token")
     return ax
