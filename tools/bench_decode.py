@@ -15,9 +15,10 @@ What it runs, on the same weights and device, batch 1, float32:
 
 Two models: the bundled storyteller (4 layers, d_model 128, about 1M parameters; a 256-token prompt
 and 256 new tokens, its whole 512-token context), and a randomly initialised model of GPT-2 small's
-size (12 layers, d_model 768, vocabulary 50257, 124M parameters; a 256-token prompt and 48 new tokens,
-so that the uncached run stays under a minute on 2 cores). Each method runs ``--repeats`` times,
-interleaved, after a warm-up; the table shows the median. The three must produce the same tokens: the
+size (12 layers, d_model 768, vocabulary 50257, 124M parameters; a 256-token prompt and 32 new tokens,
+so that the uncached run stays under a minute on 2 cores). Each method runs ``--repeats`` times (3;
+``--small-repeats``, 1, for the larger model), interleaved, after a warm-up; the table shows the
+median. Tokens per second count the whole call, prefill included. The three must produce the same tokens: the
 script prints whether they do.
 
 What to expect on a CPU (2 cores; see the README for a measured run): the cache makes decoding many
@@ -149,7 +150,7 @@ def bench(name: str, model: GPT, prompt: torch.Tensor, new_tokens: int, repeats:
           f"batch 1, {aiecourse.describe(device)}, median of {repeats}")
     print(f"  (HF's logits vs ours on the prompt: largest difference {gap:.1e})")
     for m in methods:
-        spread = f"{n / max(times[m]):.0f}-{n / min(times[m]):.0f}"
+        spread = f"{n / max(times[m]):.3g} to {n / min(times[m]):.3g}"
         print(f"  {m:<22}{tps[m]:>9.1f} tokens/s   (runs: {spread})")
     ratios = {
         "cached / uncached": tps["ours, cached"] / tps["ours, uncached"],
@@ -169,7 +170,8 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: aiecourse.get_device())")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per method (default 3)")
-    parser.add_argument("--small-new-tokens", type=int, default=48, help="new tokens for the GPT-2-small-sized model")
+    parser.add_argument("--small-new-tokens", type=int, default=32, help="new tokens for the GPT-2-small-sized model (default 32)")
+    parser.add_argument("--small-repeats", type=int, default=1, help="timed runs per method for that model (default 1)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -197,7 +199,7 @@ def main(argv=None) -> int:
         model = GPT(config).to(device).eval()
         prompt = torch.randint(0, config.vocab_size, (1, 256), generator=torch.Generator().manual_seed(0)).to(device)
         results["gpt2-small"] = bench("GPT-2-small-sized, random weights", model, prompt, args.small_new_tokens,
-                                      args.repeats, ref)
+                                      args.small_repeats, ref)
     return 0
 
 
