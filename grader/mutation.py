@@ -11,7 +11,7 @@ A chapter's mutants live in ``tests/mutants/<chapter>.py`` as a dict ``EXERCISES
     }
 
 The solution notebook runs once, in this process, without its graded cells and without the cells
-tagged ``slow``. Then, for each mutant or
+tagged ``slow`` or ``colab-setup`` (the released notebooks' install cell, see grader/colab.py). Then, for each mutant or
 alternative, its source is executed into that same namespace (so that every function of the notebook
 that calls the exercise now calls the mutant), the exercise's graded cells run, and the namespace is
 put back as it was. A graded cell fails as nbgrader would judge it: it raises, or writes to stderr.
@@ -38,6 +38,12 @@ def is_slow(cell) -> bool:
     return "slow" in cell.get("metadata", {}).get("tags", [])
 
 
+def is_skipped(cell) -> bool:
+    """Cells the runner does not execute: ``slow`` ones, and the Colab setup cell (it may install packages)."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return "slow" in tags or "colab-setup" in tags
+
+
 def load_spec(chapter: str) -> dict:
     path = MUTANTS_DIR / f"{chapter}.py"
     if not path.exists():
@@ -62,7 +68,7 @@ class ChapterSession:
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 for i, cell in enumerate(nb.cells):
-                    if cell.cell_type == "code" and not is_graded(cell) and not is_slow(cell):
+                    if cell.cell_type == "code" and not is_graded(cell) and not is_skipped(cell):
                         exec(compile(cell.source, f"<{chapter} cell {i}>", "exec"), self.ns)
         finally:
             os.chdir(cwd)

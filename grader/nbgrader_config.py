@@ -5,6 +5,8 @@ or through ``python -m grader``.
 """
 
 import os
+import shutil
+import sys
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
@@ -21,3 +23,26 @@ c.Execute.raise_on_iopub_timeout = False
 c.OverwriteCells.add_missing_cells = True
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# nbgrader creates a new gradebook by running the `alembic` command found on PATH, which fails when the
+# environment's bin/ is not on PATH (`.venv/bin/jupyter lab` without activating the venv: the formgrader's
+# assignment list then never loads). Put this interpreter's bin/ on PATH when alembic is only there.
+_bin = os.path.dirname(sys.executable)
+if shutil.which("alembic") is None and shutil.which("alembic", path=_bin):
+    os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+
+# The course's repository: learners' Colab runtimes install the course from it, and the "Open in Colab"
+# links open the notebooks from it. A fork sets its own URL here (the one place it is written);
+# `python -m grader release` stamps it into every released notebook and the README's Colab links.
+c.ColabSetup.repository = "https://github.com/aiecourse/aiecourse"
+c.ColabSetup.branch = "main"
+
+# Every generated (student) notebook starts with the Colab badge and setup cells (see grader/colab.py).
+try:
+    from grader.colab import ColabSetup
+except ImportError:  # plain `nbgrader` from the repository root, without the course installed
+    sys.path.insert(0, c.CourseDirectory.root)
+    from grader.colab import ColabSetup
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [ColabSetup, *GenerateAssignment.class_traits()["preprocessors"].default()]

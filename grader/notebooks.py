@@ -89,7 +89,11 @@ def execute(
     for cell in nb.cells:  # graded cells must be judged on this run's outputs only
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    kernel_env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", **(env or {})}
+    kernel_env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    # The kernel draws figures as Jupyter and Colab do (inline PNG outputs), whatever backend this
+    # process uses (the tests set Agg for themselves).
+    kernel_env.pop("MPLBACKEND", None)
+    kernel_env.update(env or {})
     client = NotebookClient(
         nb,
         timeout=timeout,
@@ -104,3 +108,19 @@ def execute(
     except DeadKernelError:
         pass
     return nb
+
+
+def with_solutions(chapter: str):
+    """The released notebook as a learner who solved every exercise has it: each solution cell of
+    ``course/`` holds the source of the same cell (by grade id) in ``solutions/``; nothing else changes
+    (the Colab cells stay, hidden tests stay out)."""
+    released = nbformat.read(notebook_path(chapter, released=True), as_version=4)
+    source = nbformat.read(notebook_path(chapter), as_version=4)
+    answers = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if is_solution(c)}
+    for cell in released.cells:
+        if is_solution(cell):
+            grade_id = nbgrader_meta(cell)["grade_id"]
+            if grade_id not in answers:
+                raise ValueError(f"{chapter}: solution cell {grade_id!r} of course/ is not in solutions/")
+            cell.source = answers[grade_id]
+    return released

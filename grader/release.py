@@ -1,4 +1,9 @@
-"""Regenerate ``course/`` from ``solutions/`` with nbgrader's generate_assignment, or check that it is current."""
+"""Regenerate ``course/`` from ``solutions/`` with nbgrader's generate_assignment, or check that it is current.
+
+generate_assignment also puts the Colab badge and setup cells at the top of each notebook (the
+``ColabSetup`` preprocessor in grader/nbgrader_config.py), and a release points the README's
+"Open in Colab" links at the configured repository.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .colab import configured, sync_readme_links
 from .notebooks import COURSE, REPO_ROOT, SOLUTIONS, chapters
 
 CONFIG = REPO_ROOT / "grader" / "nbgrader_config.py"
+README = REPO_ROOT / "README.md"
 IGNORED = {".ipynb_checkpoints", "__pycache__"}
 
 
@@ -49,6 +56,12 @@ def _differences(a: Path, b: Path) -> list[str]:
     return diff
 
 
+def _readme_synced() -> tuple[str, str]:
+    """The README's text now, and as it is with its Colab links pointed at the configured repository."""
+    text = README.read_text(encoding="utf-8")
+    return text, sync_readme_links(text, *configured())
+
+
 def release(chapter: str | None = None, check: bool = False) -> int:
     selected = [chapter] if chapter else chapters()
     unknown = [c for c in selected if c not in chapters()]
@@ -69,10 +82,16 @@ def release(chapter: str | None = None, check: bool = False) -> int:
                     shutil.rmtree(COURSE / ch)
                 shutil.copytree(generated, COURSE / ch)
                 print(f"released {ch} -> course/{ch}/")
+        readme, synced = _readme_synced()
+        if not check and synced != readme:
+            README.write_text(synced, encoding="utf-8")
+            print("README.md: Colab links now open the configured repository")
         if check:
             for ch, diff in stale.items():
                 print(f"course/{ch} is stale: {', '.join(diff)} differ from what solutions/{ch} generates")
-            if stale:
+            if synced != readme:
+                print(f"README.md is stale: its Colab links do not open {configured()[0]} ({configured()[1]})")
+            if stale or synced != readme:
                 print("run: python -m grader release")
                 return 1
             print(f"course/ is in sync with solutions/ ({', '.join(selected)})")

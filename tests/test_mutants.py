@@ -7,9 +7,9 @@ import pytest
 from grader.mutation import available_chapters, mutation_report, print_report
 
 
-@pytest.mark.parametrize("chapter", available_chapters())
-def test_mutants_caught_and_alternatives_accepted(chapter, capsys):
-    report = mutation_report(chapter)
+@pytest.mark.parametrize("mutant_chapter", available_chapters())
+def test_mutants_caught_and_alternatives_accepted(mutant_chapter, capsys):
+    report = mutation_report(mutant_chapter)
     print_report([report], verbose=True)
     out = capsys.readouterr().out
     print(out)

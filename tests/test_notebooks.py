@@ -49,3 +49,12 @@ def test_source_notebooks_are_clean(chapter):
     for c in nb.cells:
         if is_solution(c):
             assert "### BEGIN SOLUTION" in c.source and "### END SOLUTION" in c.source, nbgrader_meta(c)["grade_id"]
+
+
+def test_solution_shows_a_figure_inline(chapter):
+    """Every chapter draws at least one figure (a heatmap, a curve) as an inline image, as Jupyter and Colab show it."""
+    nb = executed_notebook(chapter, released=False)
+    images = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+              for out in cell.get("outputs", []) if "image/png" in out.get("data", {})]
+    assert images, (f"{chapter}: no cell shows a figure; plot what a learner would rather see than read "
+                    "(matplotlib figures appear inline when a cell ends with one or calls plt.show())")

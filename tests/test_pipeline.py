@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,9 @@ CHAPTER = "02_attention"
 
 def nbgrader(root, *args):
     cmd = [sys.executable, "-m", "nbgrader", *args, f"--config={CONFIG}", f"--CourseDirectory.root={root}"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    # nbgrader runs the `alembic` command when it creates a gradebook: it must be on PATH.
+    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
 
