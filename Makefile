@@ -31,5 +31,8 @@ mutants: setup
 release: setup
 	$(BIN)/python -m grader release
 
+bench: setup
+	$(BIN)/python tools/bench_decode.py
+
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache
