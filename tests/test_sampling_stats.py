@@ -91,9 +91,3 @@ def test_wrong_samplers_fail_on_every_seed(session, samplers, name):
     passed = [seed for seed in SEEDS if run(seed) is None]
     assert not passed, f"{name}: the frequency checks accepted a wrong sampler on seeds {passed[:10]}"
 
-
-def test_the_whole_graded_cell_passes_with_other_hidden_seeds(session, monkeypatch):
-    """The graded cell as nbgrader runs it (visible and hidden parts), with a few instructor seeds."""
-    for seed in (1, 99, 123456):
-        monkeypatch.setenv("AIECOURSE_HIDDEN_SEED", str(seed))
-        assert session.run_tests(None, [CELL]) is None
