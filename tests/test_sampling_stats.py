@@ -54,6 +54,9 @@ def checks_with(session, sampler_source: str | None):
     names = {node.name for node in defs}
     assert {"draw", "frequency_checks", "more_frequency_checks"} <= names, f"{CELL} defines {sorted(names)}"
     ns = dict(session.ns)
+    # The cell loads its own copy of the bundled model (``gpt, gpt_tok``) before it defines the functions.
+    assert "gpt, gpt_tok = aiecourse.load_bundled(device)" in session.graded[CELL]
+    ns["gpt"], ns["gpt_tok"] = ns["aiecourse"].load_bundled(ns["device"])
     with contextlib.redirect_stdout(io.StringIO()):
         if sampler_source is not None:
             exec(compile(sampler_source, "<sampler>", "exec"), ns)
