@@ -32,18 +32,20 @@ def time_per_token(runs: Mapping[str, Sequence[Pass]], title: str = "", smooth: 
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
+    top = 0.0
     for label, passes in runs.items():
         if not passes:
             raise ValueError(f"run {label!r} recorded no passes")
         ends = [(p.past or 0) + p.n_tokens for p in passes]  # context length after each pass
         ms = [1000 * p.seconds for p in passes]
+        medians = rolling_median(ms[1:], smooth) if len(ms) > 1 else []
         (dots,) = ax.plot(ends[1:], ms[1:], ".", ms=3, alpha=0.3)
-        ax.plot(ends[1:], rolling_median(ms[1:], smooth), color=dots.get_color(), lw=2,
-                label=f"{label}: decode steps (median of {smooth})")
+        ax.plot(ends[1:], medians, color=dots.get_color(), lw=2, label=f"{label}: decode steps (median of {smooth})")
         ax.plot(ends[:1], ms[:1], "o", color=dots.get_color(), mec="k", label=f"{label}: prefill ({passes[0].n_tokens} tokens)")
+        top = max([top, ms[0], *medians])
     ax.set_xlabel("context length (tokens) after the pass")
     ax.set_ylabel("time of the pass (ms)")
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, 1.5 * top)  # single passes slowed down by other work on the machine fall outside
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
