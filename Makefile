@@ -35,6 +35,9 @@ mutants: setup
 release: setup
 	$(BIN)/python -m grader release
 
+bench: setup
+	$(BIN)/python tools/bench_decode.py
+
 hub-setup:
 	HUB_VENV=$(HUB_VENV) TORCH="$(TORCH)" bash tools/hub/setup.sh
 

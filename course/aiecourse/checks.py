@@ -15,13 +15,15 @@ The grader puts back names a notebook re-binds (``check = lambda *a: None``) bef
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import types
 
 import torch
 
-__all__ = ["check", "check_close", "check_equal", "check_raises", "check_shape", "hidden_seed", "tolerance"]
+__all__ = ["check", "check_close", "check_equal", "check_frequencies", "check_raises", "check_shape",
+           "frequency_margin", "hidden_seed", "tolerance"]
 
 DEFAULT_HIDDEN_SEED = 1234
 
@@ -31,6 +33,11 @@ _TensorBase = torch._C.TensorBase
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
 _isclose = torch.isclose
 _equal = torch.equal
+_bincount = torch.bincount
+_argsort = torch.argsort
+_long = torch.long
+_bool_dtype = torch.bool
+_log, _sqrt = math.log, math.sqrt
 _t_bool = _TensorBase.__bool__
 _t_detach = _TensorBase.detach
 _t_double = _TensorBase.double
@@ -51,10 +58,20 @@ _t_or = _TensorBase.logical_or
 _t_and = _TensorBase.logical_and
 _t_not = _TensorBase.logical_not
 _t_masked_fill = _TensorBase.masked_fill
+_t_flatten = _TensorBase.flatten
+_t_to = _TensorBase.to
+_t_clamp = _TensorBase.clamp
+_t_t_sqrt = _TensorBase.sqrt
+_t_ge = _TensorBase.ge
+_t_lt = _TensorBase.lt
+_t_gt = _TensorBase.gt
+_t_any = _TensorBase.any
+_t_is_fp = _TensorBase.is_floating_point
 _t_shape = _TensorBase.shape.__get__
 _t_dtype = _TensorBase.dtype.__get__
 _t_device = _TensorBase.device.__get__
 _bool, _float, _int, _tuple, _type, _isinstance, _len, _repr = bool, float, int, tuple, type, isinstance, len, repr
+_sorted, _set, _min = sorted, set, min
 _AssertionError = AssertionError
 _Exception = Exception
 
@@ -170,6 +187,59 @@ def check_raises(fn, exception: type[BaseException], what: str, match: str | Non
     except _Exception as e:  # noqa: BLE001 - the learner's code may raise anything
         raise _AssertionError(f"{what}: expected {exception.__name__}, got {_type(e).__name__}: {e}") from None
     raise _AssertionError(f"{what}: expected {exception.__name__}, but nothing was raised")
+
+
+def frequency_margin(probs, n: int, failure_prob: float = 1e-9) -> float:
+    """How far (in total variation) the frequencies of ``n`` correct draws from ``probs`` may stray.
+
+    For ``n`` independent draws from ``probs`` with frequencies ``f``, TV = 1/2 sum |f - p| has
+    E[TV] <= 1/2 sum sqrt(p (1 - p) / n) (Jensen), and changing one draw moves TV by at most 1/n, so by
+    McDiarmid's inequality P(TV > E[TV] + t) <= exp(-2 n t^2). With t chosen so that this is
+    ``failure_prob``, a correct sampler exceeds the margin with probability below ``failure_prob``,
+    whatever the seed and however it arranges its arithmetic.
+    """
+    p = _t_cpu(_t_double(_t_detach(probs)))
+    expected = 0.5 * _float(_t_sum(_t_t_sqrt(_t_clamp(p * (1 - p) / n, min=0))))
+    return expected + _sqrt(_log(1 / failure_prob) / (2 * n))
+
+
+def check_frequencies(draws, probs, what: str, failure_prob: float = 1e-9, hint: str = "") -> None:
+    """``draws`` (integer tensor, any shape: n independent draws) follow ``probs`` (V,).
+
+    Fails when a token of probability 0 was drawn, or when the frequencies stray from ``probs`` by more
+    than ``frequency_margin`` in total variation: a correct sampler fails with probability below
+    ``failure_prob`` (1e-9 by default), so the check cannot flake, and a sampler whose distribution is
+    off by a few percent fails it every time.
+    """
+    _plain(draws, f"{what} (the drawn token ids)")
+    if _t_is_fp(draws) or _t_dtype(draws) == _bool_dtype:
+        raise _AssertionError(f"{what}: token ids must be integers (torch.long), got {_t_dtype(draws)}")
+    p = _t_cpu(_t_double(_t_detach(probs)))
+    V = _t_numel(p)
+    d = _t_to(_t_cpu(_t_flatten(_t_detach(draws))), _long)
+    n = _t_numel(d)
+    if n == 0:
+        raise _AssertionError(f"{what}: no draws")
+    outside = _t_or(_t_lt(d, 0), _t_ge(d, V))
+    if _t_bool(_t_any(outside)):
+        ids = _sorted(_set(_t_tolist(d[outside])))[:5]
+        raise _AssertionError(f"{what}: drew token ids outside 0..{V - 1}: {ids}")
+    counts = _t_double(_bincount(d, minlength=V))
+    freq = counts / n
+    impossible = _t_tolist(_t_flatten(_t_nonzero(_t_and(_t_eq(p, 0), _t_gt(counts, 0)))))
+    if impossible:
+        i = impossible[0]
+        raise _AssertionError(f"{what}: token {i} has probability 0 (it should have been filtered out or is impossible) "
+                              f"but was drawn {_int(_t_item(counts[i]))} times in {n} draws" + (f". {hint}" if hint else ""))
+    gaps = _t_abs(freq - p)
+    tv = 0.5 * _float(_t_sum(gaps))
+    margin = frequency_margin(p, n, failure_prob)
+    if tv > margin:
+        worst = _t_tolist(_argsort(gaps, descending=True))[: _min(4, V)]
+        table = ", ".join(f"token {i}: expected {_t_item(p[i]):.3f}, drawn {_t_item(freq[i]):.3f}" for i in worst)
+        raise _AssertionError(f"{what}: the frequencies of {n} draws are not the expected distribution "
+                              f"(total variation {tv:.3f}, a correct sampler stays below {margin:.3f}); {table}"
+                              + (f". {hint}" if hint else ""))
 
 
 class _ReadOnlyModule(types.ModuleType):

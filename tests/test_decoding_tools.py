@@ -1,0 +1,111 @@
+"""Library code of chapters 04-05: RecordingModel, check_frequencies and the decoding plots."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from aiecourse import plots_decoding  # noqa: E402
+from aiecourse.checks import check_frequencies, frequency_margin  # noqa: E402
+from aiecourse.instrument import Pass, RecordingModel  # noqa: E402
+from aiecourse.model import GPT, GPTConfig  # noqa: E402
+
+TINY = GPTConfig(vocab_size=50, n_positions=32, n_layers=2, n_heads=2, d_model=8)
+
+
+class ConcatCache:
+    def __init__(self, n_layers):
+        self.n_layers, self.seq_len, self.kv = n_layers, 0, [None] * n_layers
+
+    def update(self, layer, k, v):
+        if self.kv[layer] is not None:
+            k, v = torch.cat([self.kv[layer][0], k], 2), torch.cat([self.kv[layer][1], v], 2)
+        self.kv[layer] = (k, v)
+        if layer == self.n_layers - 1:
+            self.seq_len = k.shape[2]
+        return k, v
+
+
+def test_recording_model_records_passes_and_changes_nothing():
+    torch.manual_seed(0)
+    model = GPT(TINY).eval()
+    rec = RecordingModel(model)
+    ids = torch.randint(0, 50, (2, 6))
+    with torch.no_grad():
+        assert torch.equal(rec(ids), model(ids))
+        cache = ConcatCache(TINY.n_layers)
+        rec(ids[:, :4], cache=cache)
+        rec(ids[:, 4:5], cache)  # positional cache argument too
+    assert [(p.batch, p.n_tokens, p.past) for p in rec.passes] == [(2, 6, None), (2, 4, 0), (2, 1, 4)]
+    assert all(p.seconds >= 0 for p in rec.passes)
+    assert "3 passes" in rec.describe() and "cache at 4" in rec.describe() and "no cache" in rec.describe()
+    # The wrapped model's attributes read through; its parameters are the model's.
+    assert rec.config is model.config and rec.wte is model.wte
+    assert next(rec.parameters()) is next(model.parameters())
+    with pytest.raises(AttributeError):
+        rec.no_such_attribute
+    rec.reset()
+    assert rec.passes == []
+
+
+def test_frequency_margin_is_the_mcdiarmid_bound():
+    p = torch.tensor([0.5, 0.5])
+    n = 10_000
+    expected = 0.5 * 2 * math.sqrt(0.25 / n) + math.sqrt(math.log(1e9) / (2 * n))
+    assert frequency_margin(p, n) == pytest.approx(expected)
+    assert frequency_margin(p, 4 * n) < frequency_margin(p, n)
+
+
+def test_check_frequencies_accepts_correct_draws_on_many_seeds():
+    probs = torch.tensor([0.4, 0.3, 0.2, 0.1, 0.0])
+    for seed in range(300):
+        draws = torch.multinomial(probs.expand(2000, -1), 1, generator=torch.Generator().manual_seed(seed))
+        check_frequencies(draws, probs, f"seed {seed}")  # (n, 1) shapes are fine: draws are flattened
+
+
+def test_check_frequencies_rejects_wrong_draws():
+    probs = torch.tensor([0.4, 0.3, 0.2, 0.1, 0.0])
+    off = torch.tensor([0.3, 0.3, 0.2, 0.2, 0.0])  # total variation 0.1
+    for seed in range(50):
+        draws = torch.multinomial(off.expand(10_000, -1), 1, generator=torch.Generator().manual_seed(seed))
+        with pytest.raises(AssertionError, match="total variation"):
+            check_frequencies(draws, probs, "off by 0.1")
+    with pytest.raises(AssertionError, match="token 4 has probability 0"):
+        check_frequencies(torch.tensor([0, 1, 4]), probs, "an impossible token")
+    with pytest.raises(AssertionError, match="outside 0..4"):
+        check_frequencies(torch.tensor([0, 7]), probs, "out of range")
+    with pytest.raises(AssertionError, match="integers"):
+        check_frequencies(torch.tensor([0.0, 1.0]), probs, "floats")
+    with pytest.raises(AssertionError, match="hint here"):
+        check_frequencies(torch.zeros(1000, dtype=torch.long), probs, "all zeros", hint="hint here")
+
+
+def test_rolling_median():
+    assert plots_decoding.rolling_median([1, 100, 2, 3, 4], 3) == [100, 2, 3, 3, 4]
+    assert plots_decoding.rolling_median([5.0], 15) == [5.0]
+    with pytest.raises(ValueError):
+        plots_decoding.rolling_median([1], 0)
+
+
+def test_decoding_plots_draw():
+    passes = [Pass(1, 8, 0, 0.01)] + [Pass(1, 1, 8 + i, 0.001) for i in range(20)]
+    ax = plots_decoding.time_per_token({"cached": passes, "uncached": [Pass(1, 8 + i, None, 0.002) for i in range(21)]})
+    assert len(ax.get_legend().get_texts()) == 4
+    with pytest.raises(ValueError):
+        plots_decoding.time_per_token({"empty": []})
+    names = [f"t{i}" for i in range(10)]
+    probs = torch.softmax(torch.randn(10), -1)
+    axes = plots_decoding.next_token_distributions({"a": probs, "b": probs.flip(0)}, names, top=4)
+    assert len(axes) == 2 and len(axes[0].patches) == 5  # 4 tokens and "(all others)"
+    ax = plots_decoding.nucleus_sizes(["a", "b", "c"], [1, 3, 2], p=0.9)
+    assert len(ax.patches) == 3
+    with pytest.raises(ValueError):
+        plots_decoding.nucleus_sizes(["a"], [1, 2], p=0.9)
+    plt.close("all")
