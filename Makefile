@@ -1,14 +1,18 @@
 # The two commands of the README:
 #   make lab    set everything up on first use, then open the course in JupyterLab
 #   make test   set everything up on first use, then run the whole test suite
+# And for a class hub (docs/jupyterhub.md), as root:
+#   make hub-setup   the hub's proxy (npm) and an environment every user can run (HUB_VENV)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Pinned so that every machine gets the same build; override, e.g. TORCH="torch==2.13.0 --index-url ...".
 TORCH  ?= torch==2.13.0
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# The class hub's environment: outside the checkout, made from the system's Python (docs/jupyterhub.md).
+HUB_VENV ?= /opt/aiecourse-hub/venv
 
-.PHONY: setup lab test mutants release bench clean
+.PHONY: setup lab test mutants release bench clean hub-setup
 
 setup: $(BIN)/.installed
 
@@ -31,5 +35,8 @@ mutants: setup
 release: setup
 	$(BIN)/python -m grader release
 
+hub-setup:
+	HUB_VENV=$(HUB_VENV) TORCH="$(TORCH)" bash tools/hub/setup.sh
+
 clean:
-	rm -rf $(VENV) artifacts .pytest_cache
+	rm -rf $(VENV) artifacts .pytest_cache .hub

@@ -1,26 +1,76 @@
 """Helpers for the notebooks' test cells: comparisons whose failure messages say what is wrong.
 
-The functions they rely on are bound when this module is imported (a notebook's first cell), so a
-learner's cell that later patches ``torch.allclose`` or ``numpy.testing`` does not change them.
+They cannot be talked into passing by the notebook they test:
+
+- every function and method they use is bound when this module is first imported (a grading kernel
+  imports it before any cell runs), so a cell that later patches ``torch.allclose``, ``torch.equal``,
+  ``numpy.testing`` or a ``torch.Tensor`` method does not change them;
+- the module is read-only: ``aiecourse.checks.check_close = ...`` raises ``AttributeError``;
+- a tensor that is not a plain ``torch.Tensor`` (a subclass that overrides ``__torch_function__``
+  or ``__eq__``) is refused.
+
+The grader puts back names a notebook re-binds (``check = lambda *a: None``) before every test; see
+``grader/kernel_guard.py``.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import types
 
 import torch
 
-_isclose = torch.isclose
-_tensor_type = torch.Tensor
-_builtin_abs = abs
+__all__ = ["check", "check_close", "check_equal", "check_raises", "check_shape", "hidden_seed", "tolerance"]
 
 DEFAULT_HIDDEN_SEED = 1234
 
+# Bound once, here: later changes to torch, torch.Tensor or builtins do not reach the checks.
+_Tensor = torch.Tensor
+_TensorBase = torch._C.TensorBase
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
+_isclose = torch.isclose
+_equal = torch.equal
+_t_bool = _TensorBase.__bool__
+_t_detach = _TensorBase.detach
+_t_double = _TensorBase.double
+_t_cpu = _TensorBase.cpu
+_t_isnan = _TensorBase.isnan
+_t_all = _TensorBase.all
+_t_sum = _TensorBase.sum
+_t_abs = _TensorBase.abs
+_t_max = _TensorBase.max
+_t_item = _TensorBase.item
+_t_numel = _TensorBase.numel
+_t_nonzero = _TensorBase.nonzero
+_t_tolist = _TensorBase.tolist
+_t_nan_to_num = _TensorBase.nan_to_num
+_t_eq = _TensorBase.eq
+_t_ne = _TensorBase.ne
+_t_or = _TensorBase.logical_or
+_t_and = _TensorBase.logical_and
+_t_not = _TensorBase.logical_not
+_t_masked_fill = _TensorBase.masked_fill
+_t_shape = _TensorBase.shape.__get__
+_t_dtype = _TensorBase.dtype.__get__
+_t_device = _TensorBase.device.__get__
+_bool, _float, _int, _tuple, _type, _isinstance, _len, _repr = bool, float, int, tuple, type, isinstance, len, repr
+_AssertionError = AssertionError
+_Exception = Exception
 
-def hidden_seed() -> int:
-    """The seed hidden tests draw their cases from: ``AIECOURSE_HIDDEN_SEED`` if set (instructors), else fixed."""
+
+def _read_seed() -> int:
     value = os.environ.get("AIECOURSE_HIDDEN_SEED", "")
     return int(value) if value.strip() else DEFAULT_HIDDEN_SEED
+
+
+_HIDDEN_SEED = _read_seed()  # read once: a notebook that changes the environment later does not change it
+
+
+def hidden_seed() -> int:
+    """The seed hidden tests draw their cases from: ``AIECOURSE_HIDDEN_SEED`` when the kernel started
+    (an instructor's secret when grading for credit), else a fixed public default."""
+    return _HIDDEN_SEED
 
 
 def tolerance(dtype: torch.dtype) -> tuple[float, float]:
@@ -32,40 +82,80 @@ def tolerance(dtype: torch.dtype) -> tuple[float, float]:
     return 1e-5, 1e-4
 
 
+def _is_tensor(x) -> bool:
+    return _isinstance(x, _TensorBase)
+
+
+def _plain(actual, what: str) -> None:
+    if not _isinstance(actual, _TensorBase):
+        raise _AssertionError(f"{what}: expected a torch.Tensor, got {_type(actual).__name__}")
+    if _type(actual) not in _PLAIN:
+        raise _AssertionError(f"{what}: expected a plain torch.Tensor, got a {_type(actual).__name__} "
+                              "(return the tensor itself, not a subclass)")
+
+
+def _truth(condition) -> bool:
+    if _is_tensor(condition):
+        _plain(condition, "check")
+        return _t_bool(condition)
+    return _bool(condition)
+
+
 def check(condition, message: str) -> None:
     """``assert`` that survives ``python -O`` and tells the learner what to look at."""
-    if not condition:
-        raise AssertionError(message)
+    if not _truth(condition):
+        raise _AssertionError(message)
 
 
 def check_shape(actual, expected_shape, what: str) -> None:
-    check(isinstance(actual, _tensor_type), f"{what}: expected a torch.Tensor, got {type(actual).__name__}")
-    check(tuple(actual.shape) == tuple(expected_shape),
-          f"{what}: expected shape {tuple(expected_shape)}, got {tuple(actual.shape)}")
+    _plain(actual, what)
+    shape = _tuple(_t_shape(actual))
+    if shape != _tuple(expected_shape):
+        raise _AssertionError(f"{what}: expected shape {_tuple(expected_shape)}, got {shape}")
+
+
+def _same_kind(actual, expected, what: str) -> None:
+    check_shape(actual, _t_shape(expected), what)
+    if _t_dtype(actual) != _t_dtype(expected):
+        raise _AssertionError(f"{what}: expected dtype {_t_dtype(expected)}, got {_t_dtype(actual)} "
+                              "(keep the input's dtype: no hard-coded float32)")
+    if _t_device(actual) != _t_device(expected):
+        raise _AssertionError(f"{what}: expected device {_t_device(expected)}, got {_t_device(actual)}")
+
+
+def check_equal(actual, expected, what: str, hint: str = "") -> None:
+    """``actual`` equals ``expected`` exactly: same shape, dtype, device and every value (integers, booleans)."""
+    _same_kind(actual, expected, what)
+    if _equal(actual, expected):
+        return
+    a, e = _t_cpu(_t_detach(actual)), _t_cpu(_t_detach(expected))
+    bad = _t_tolist(_t_nonzero(_t_ne(a, e))[0])
+    n_bad = _int(_t_item(_t_sum(_t_ne(a, e))))
+    message = (f"{what}: {n_bad} of {_t_numel(a)} values differ; first at index {_tuple(bad)}: "
+               f"got {_t_item(a[_tuple(bad)])}, expected {_t_item(e[_tuple(bad)])}")
+    raise _AssertionError(message + (f". {hint}" if hint else ""))
 
 
 def check_close(actual, expected, what: str, atol: float | None = None, rtol: float | None = None, hint: str = "") -> None:
     """``actual`` matches ``expected`` in shape, dtype, device and values (within the dtype's tolerance)."""
-    check_shape(actual, expected.shape, what)
-    check(actual.dtype == expected.dtype, f"{what}: expected dtype {expected.dtype}, got {actual.dtype} "
-          "(keep the input's dtype: no hard-coded float32)")
-    check(actual.device == expected.device, f"{what}: expected device {expected.device}, got {actual.device}")
-    d_atol, d_rtol = tolerance(expected.dtype)
+    _plain(expected, f"{what} (the expected value)")
+    _same_kind(actual, expected, what)
+    d_atol, d_rtol = tolerance(_t_dtype(expected))
     atol, rtol = (d_atol if atol is None else atol), (d_rtol if rtol is None else rtol)
-    a, e = actual.detach().double().cpu(), expected.detach().double().cpu()
-    finite_match = bool(((a == e) | (a.isnan() & e.isnan())).all())
-    if finite_match:
+    a, e = _t_cpu(_t_double(_t_detach(actual))), _t_cpu(_t_double(_t_detach(expected)))
+    same = _t_eq(a, e)
+    if _t_bool(_t_all(_t_or(same, _t_and(_t_isnan(a), _t_isnan(e))))):
         return
-    ok = _isclose(a, e, atol=atol, rtol=rtol) | (a == e)  # (a == e) accepts matching infinities
-    if bool(ok.all()):
+    ok = _t_or(_isclose(a, e, atol=atol, rtol=rtol), same)  # (a == e) accepts matching infinities
+    if _t_bool(_t_all(ok)):
         return
-    bad = (~ok).nonzero()[0].tolist()
-    diff = (a - e).abs()
-    diff[a == e] = 0
-    worst = float(diff.nan_to_num(float("inf")).max())
-    message = (f"{what}: {int((~ok).sum())} of {ok.numel()} values differ (largest difference {worst:.3g}); "
-               f"first at index {tuple(bad)}: got {a[tuple(bad)].item():.6g}, expected {e[tuple(bad)].item():.6g}")
-    raise AssertionError(message + (f". {hint}" if hint else ""))
+    not_ok = _t_not(ok)
+    bad = _t_tolist(_t_nonzero(not_ok)[0])
+    diff = _t_masked_fill(_t_abs(a - e), same, 0.0)
+    worst = _float(_t_max(_t_nan_to_num(diff, float("inf"))))
+    message = (f"{what}: {_int(_t_item(_t_sum(not_ok)))} of {_t_numel(ok)} values differ (largest difference {worst:.3g}); "
+               f"first at index {_tuple(bad)}: got {_t_item(a[_tuple(bad)]):.6g}, expected {_t_item(e[_tuple(bad)]):.6g}")
+    raise _AssertionError(message + (f". {hint}" if hint else ""))
 
 
 def check_raises(fn, exception: type[BaseException], what: str, match: str | None = None) -> None:
@@ -74,9 +164,22 @@ def check_raises(fn, exception: type[BaseException], what: str, match: str | Non
         fn()
     except exception as e:
         if match is not None and match.lower() not in str(e).lower():
-            raise AssertionError(f"{what}: raised {exception.__name__} as it should, but its message "
-                                 f"{str(e)!r} does not mention {match!r}") from None
+            raise _AssertionError(f"{what}: raised {exception.__name__} as it should, but its message "
+                                  f"{str(e)!r} does not mention {match!r}") from None
         return
-    except Exception as e:  # noqa: BLE001 - the learner's code may raise anything
-        raise AssertionError(f"{what}: expected {exception.__name__}, got {type(e).__name__}: {e}") from None
-    raise AssertionError(f"{what}: expected {exception.__name__}, but nothing was raised")
+    except _Exception as e:  # noqa: BLE001 - the learner's code may raise anything
+        raise _AssertionError(f"{what}: expected {exception.__name__}, got {_type(e).__name__}: {e}") from None
+    raise _AssertionError(f"{what}: expected {exception.__name__}, but nothing was raised")
+
+
+class _ReadOnlyModule(types.ModuleType):
+    """The checks cannot be replaced from a notebook: ``aiecourse.checks.check_close = ...`` raises."""
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"aiecourse.checks is read-only: the tests rely on it (tried to set {name!r})")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"aiecourse.checks is read-only: the tests rely on it (tried to delete {name!r})")
+
+
+sys.modules[__name__].__class__ = _ReadOnlyModule

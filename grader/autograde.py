@@ -1,0 +1,417 @@
+"""``python -m grader autograde SUBMISSIONS --chapter CHAPTER [--jobs N] [--out DIR]``: grade a class.
+
+The grades go where an instructor's tools look for them: nbgrader's gradebook of the course root
+(``DIR``, default the course root of ``grader/nbgrader_config.py``), so the formgrader shows them and
+``nbgrader export`` exports them; ``autograded/`` and ``feedback/`` as nbgrader lays them out (so
+``nbgrader release_feedback`` hands the feedback back); and ``grades/<chapter>.csv``.
+
+How a round goes:
+
+1. **Intake** (``grader.intake``): the submissions, in any of three layouts, each checked and repaired.
+   An invalid one (no notebook, corrupt JSON, another chapter's) gets zero and its reason at once.
+2. **Grading in parallel.** ``--jobs`` worker processes (``grader._worker``) each take one submission
+   at a time and run nbgrader's real ``autograde`` and ``generate_feedback`` on it, in a scratch
+   course root of its own with its own copy of the assignment's gradebook. nbgrader's gradebook is
+   SQLite, and nbgrader was not written for two processes grading into one database (each
+   autograde creates, updates and deletes rows across several tables in many transactions), so no
+   two processes ever write the same database: the workers write scratch databases only.
+3. **One writer.** This process alone writes the course's gradebook: as each submission finishes,
+   its grades are copied in through nbgrader's Gradebook API, one short transaction per student,
+   in the order they finish. A student's earlier manual grades are kept (nbgrader's own rule: a
+   manual score stays, and the grade is marked for review if the autograde score changed).
+4. **Feedback and CSV**: each student's nbgrader feedback page (hidden tests cut out) with a summary
+   on top, and a CSV with the points per test, the total, the maximum and a status: ``graded``,
+   ``timed out``, ``crashed`` or ``invalid``, with the reason.
+
+A rerun grades the same submissions to the same gradebook rows, files and CSV (idempotent).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import queue
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .notebooks import REPO_ROOT, SOLUTIONS, chapters, nbgrader_meta
+
+CONFIG = REPO_ROOT / "grader" / "nbgrader_config.py"
+STATUSES = ("graded", "timed out", "crashed", "invalid")
+
+
+def load_config(overrides: dict | None = None, root: Path | None = None):
+    """The configuration nbgrader would use: system and user ``nbgrader_config.py`` files (where an
+    instructor keeps private settings), then the course's, then ``overrides`` and the course root."""
+    from jupyter_core.paths import jupyter_config_path
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = Config()
+    for folder in reversed(jupyter_config_path()):
+        if (Path(folder) / "nbgrader_config.py").is_file():
+            config.merge(PyFileConfigLoader("nbgrader_config.py", path=folder).load_config())
+    course = PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config()
+    user_seed = config.get("GuardedExecute", {}).get("hidden_seed")
+    config.merge(course)
+    if user_seed is not None:  # a private seed set outside the repository wins over the course file
+        config.GuardedExecute.hidden_seed = user_seed
+    for section, values in (overrides or {}).items():
+        for key, value in values.items():
+            config[section][key] = value
+    if root is not None:
+        config.CourseDirectory.root = str(root)
+    return config
+
+
+@dataclass
+class Row:
+    student: str
+    status: str
+    reason: str = ""
+    points: dict[str, float] = field(default_factory=dict)
+    total: float = 0.0
+    max: float = 0.0
+    flags: list[str] = field(default_factory=list)
+    grader_error: bool = False
+
+
+class _Workers:
+    """``jobs`` long-lived grading processes fed from a queue; a stuck or dead one is replaced."""
+
+    def __init__(self, jobs: int, chapter: str, overrides: dict, env: dict, limit: float, log: Path):
+        self.chapter, self.overrides, self.env, self.limit, self.log = chapter, overrides, env, limit, log
+        self.tasks: queue.Queue = queue.Queue()
+        self.done: queue.Queue = queue.Queue()
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(jobs)]
+
+    def _spawn(self):
+        return subprocess.Popen(
+            [sys.executable, "-m", "grader._worker", self.chapter, json.dumps(self.overrides)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(self.log, "a"), text=True,
+            env=self.env, cwd=str(REPO_ROOT), start_new_session=True,
+        )
+
+    @staticmethod
+    def _kill(proc) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+
+    def _run(self) -> None:
+        proc = self._spawn()
+        try:
+            while True:
+                task = self.tasks.get()
+                if task is None:
+                    break
+                student, root = task
+                problem = None
+                try:
+                    proc.stdin.write(json.dumps({"root": str(root), "student": student}) + "\n")
+                    proc.stdin.flush()
+                    ready, _, _ = select.select([proc.stdout], [], [], self.limit)
+                    line = proc.stdout.readline() if ready else None
+                    if line is None:
+                        problem = (f"timed out", f"the grader stopped this submission after {self.limit:.0f} s")
+                    elif not line:
+                        problem = ("crashed", "the grading process died while grading this submission")
+                except (BrokenPipeError, OSError):
+                    problem = ("crashed", "the grading process died while grading this submission")
+                if problem is not None:
+                    self._kill(proc)
+                    proc = self._spawn()
+                self.done.put((student, root, problem))
+        finally:
+            try:
+                proc.stdin.close()
+                proc.wait(timeout=30)
+            except Exception:  # noqa: BLE001
+                self._kill(proc)
+
+    def start(self) -> None:
+        for t in self.threads:
+            t.start()
+
+    def stop(self) -> None:
+        for _ in self.threads:
+            self.tasks.put(None)
+        for t in self.threads:
+            t.join()
+
+
+def _api(root: Path, overrides: dict | None = None):
+    from nbgrader.apps.api import NbGraderAPI
+
+    return NbGraderAPI(config=load_config(overrides, root))
+
+
+def _assignment_signature(db: Path, chapter: str):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not db.exists():
+        return None
+    with Gradebook(f"sqlite:///{db}") as gb:
+        try:
+            assignment = gb.find_assignment(chapter)
+        except MissingEntry:
+            return None
+        return sorted((nb.name, c.name, c.checksum or "") for nb in assignment.notebooks for c in nb.source_cells) + \
+            sorted((nb.name, c.name, float(c.max_score)) for nb in assignment.notebooks for c in nb.grade_cells)
+
+
+def _generate(root: Path, chapter: str, release_dir: str) -> None:
+    result = _api(root, {"CourseDirectory": {"release_directory": release_dir}}).generate_assignment(
+        chapter, force=True, create=True)
+    if not result.get("success"):
+        raise RuntimeError(f"nbgrader generate_assignment {chapter} failed in {root}:\n"
+                           + (result.get("error") or result.get("log") or "")[-3000:])
+
+
+def _event_note(event: dict) -> str | None:
+    kind, detail, test = event.get("kind"), event.get("detail", ""), event.get("grade_id")
+    if kind == "restored":
+        return f"before {test} ran, the grader undid changes your code had made to: {detail}"
+    if kind == "tampered":
+        return f"while {test} ran, your code changed {detail}: that test scores zero"
+    if kind == "guard-failed":
+        return f"the grader could not check the kernel around {test} ({detail}): that test scores zero"
+    if kind in ("timeout", "crash", "memory", "truncated"):
+        return detail
+    return None
+
+
+def autograde(source: Path | str, chapter: str, jobs: int = 1, out: Path | str | None = None,
+              overrides: dict | None = None, keep: bool = False, echo=print) -> tuple[int, list[Row]]:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from . import feedback, intake
+
+    start = time.time()
+    warnings.filterwarnings("ignore", module="nbgrader")  # nbgrader's SQLAlchemy 2 warnings: noise, grades are right
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    # nbgrader creates a new gradebook by running `alembic` from PATH: the one beside this Python.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    if chapter not in chapters():
+        raise ValueError(f"unknown chapter {chapter!r}; the chapters are: {', '.join(chapters())}")
+    jobs = max(1, int(jobs))
+    overrides = json.loads(json.dumps(overrides or {}))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    overrides.setdefault("GuardedExecute", {}).setdefault("threads", threads)
+    config = load_config(overrides)
+    root = Path(out or config.CourseDirectory.root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    source = Path(source).resolve()
+    work = root / ".autograde" / chapter
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    log = work / "grader.log"
+
+    # The assignment: a template course root (solutions + gradebook) copied for every submission,
+    # and the course's own gradebook brought up to date with the chapter's source.
+    template = work / "template"
+    shutil.copytree(SOLUTIONS / chapter, template / "solutions" / chapter,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    _generate(template, chapter, "course")
+    if (root / "solutions" / chapter).resolve() != (SOLUTIONS / chapter).resolve():
+        if (root / "solutions" / chapter).exists():
+            shutil.rmtree(root / "solutions" / chapter)
+        shutil.copytree(template / "solutions" / chapter, root / "solutions" / chapter)
+    if _assignment_signature(root / "gradebook.db", chapter) != _assignment_signature(template / "gradebook.db", chapter):
+        _generate(root, chapter, f".autograde/{chapter}/release")
+    import nbformat
+
+    info = intake.ChapterInfo(
+        chapter, nbformat.read(SOLUTIONS / chapter / f"{chapter}.ipynb", as_version=4),
+        nbformat.read(template / "course" / chapter / f"{chapter}.ipynb", as_version=4))
+    graded_ids, max_points = info.graded_ids, info.points()
+
+    # Intake.
+    submissions, remarks, layout = intake.find_submissions(source, chapter, config, workdir=work)
+    echo(f"{len(submissions)} submission(s) of {chapter} ({layout}) from {source}")
+    for remark in remarks:
+        echo(f"  note: {remark}")
+    known = intake.known_chapter_ids()
+    max_bytes = intake.SubmissionIntake(config=config).max_notebook_bytes
+    received = source / "submitted" if (source / "submitted").is_dir() else source
+    in_place = received.resolve() == (root / "submitted").resolve()  # the course's own submitted/ (nbgrader collect)
+    rows: dict[str, Row] = {}
+    notes: dict[str, list[str]] = {}
+    pending = []
+    for sub in submissions:
+        nb = None if sub.problem else intake.check_notebook(sub, info, known, max_bytes)
+        notes[sub.student] = list(sub.notes)
+        if nb is None:
+            rows[sub.student] = Row(sub.student, "invalid", sub.problem or "no notebook")
+            continue
+        nb, repaired = intake.prepare(nb, info)
+        notes[sub.student] += repaired
+        flags = intake.scan_source(nb, info)
+        rows[sub.student] = Row(sub.student, "graded", flags=flags)
+        task_root = work / "jobs" / sub.student
+        (task_root / "submitted" / sub.student / chapter).mkdir(parents=True)
+        shutil.copy(template / "gradebook.db", task_root / "gradebook.db")
+        shutil.copytree(template / "solutions", task_root / "solutions")
+        target = task_root / "submitted" / sub.student / chapter
+        nbformat.write(nb, target / f"{chapter}.ipynb")
+        if sub.timestamp:
+            (target / "timestamp.txt").write_text(sub.timestamp)
+        if sub.secret:
+            (target / "submission_secret.txt").write_text(sub.secret)
+        if not in_place:
+            dest = root / "submitted" / sub.student / chapter
+            if dest.exists():
+                shutil.rmtree(dest)
+            shutil.copytree(target, dest)
+        pending.append((sub.student, task_root))
+
+    # Grading: the workers run nbgrader; this thread alone writes the course's gradebook.
+    limit = float(config.GuardedExecute.get("submission_timeout", 900)) + 180
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(REPO_ROOT), str(REPO_ROOT / "course"),
+                                                                    os.environ.get("PYTHONPATH", "")] if p)}
+    workers = _Workers(min(jobs, max(1, len(pending))), chapter, overrides, env, limit, log)
+    for task in pending:
+        workers.tasks.put(task)
+    if pending:
+        workers.start()
+    db_url = f"sqlite:///{root / 'gradebook.db'}"
+    results: dict[str, dict] = {}
+    for n in range(len(pending)):
+        student, task_root, problem = workers.done.get()
+        row = rows[student]
+        result = {}
+        if problem is None and (task_root / "result.json").exists():
+            result = json.loads((task_root / "result.json").read_text())
+        if problem is not None:
+            row.status, row.reason = problem
+            row.grader_error = problem[0] == "crashed"
+        elif not result.get("ok"):
+            row.status, row.grader_error = "crashed", True
+            last = [line for line in (result.get("error") or "unknown error").splitlines() if line.strip()]
+            row.reason = f"the grader could not grade this notebook: {last[-1][:300] if last else 'unknown error'}"
+        else:
+            grading = result.get("grading", {})
+            row.status = grading.get("status", "graded")
+            row.reason = grading.get("reason", "")
+            events = grading.get("events", [])
+            notes[student] += [n for n in (_event_note(e) for e in events) if n]
+            row.flags += [f"grader: {_event_note(e)}" for e in events if e.get("kind") in ("restored", "tampered", "guard-failed")]
+            if row.status == "graded" and not row.reason:
+                memory = [e["detail"] for e in events if e.get("kind") == "memory"]
+                row.reason = memory[0] if memory else ""
+        results[student] = result
+        with Gradebook(db_url, config.CourseDirectory.course_id) as gb:
+            gb.update_or_create_student(student)
+            if result.get("ok"):
+                kwargs = {"timestamp": result["timestamp"]} if result.get("timestamp") else {}
+                gb.update_or_create_submission(chapter, student, **kwargs)
+                for nb_name, data in result["grades"].items():
+                    snb = gb.find_submission_notebook(nb_name, chapter, student)
+                    for name, g in data["grades"].items():
+                        grade = gb.find_grade(name, nb_name, chapter, student)
+                        grade.auto_score = g["auto_score"]
+                        # nbgrader's rule (SaveAutoGrades): a manual score or no autograde score needs a person
+                        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+                    for name, text in data["comments"].items():
+                        gb.find_comment(name, nb_name, chapter, student).auto_comment = text
+                    snb.flagged = bool(data["flagged"] or row.flags)
+                    snb.late_submission_penalty = data["late_submission_penalty"]
+            else:
+                _zero(gb, chapter, student)
+            gb.db.commit()
+        autograded = task_root / "autograded" / student / chapter
+        dest = root / "autograded" / student / chapter
+        if dest.exists():
+            shutil.rmtree(dest)
+        if result.get("ok") and autograded.exists():
+            shutil.copytree(autograded, dest)
+        echo(f"  [{n + 1}/{len(pending)}] {student}: {row.status}" + (f" ({row.reason})" if row.reason else ""))
+
+    with Gradebook(db_url, config.CourseDirectory.course_id) as gb:
+        for student, row in rows.items():
+            if row.status == "invalid":
+                gb.update_or_create_student(student)
+                _zero(gb, chapter, student)
+                shutil.rmtree(root / "autograded" / student / chapter, ignore_errors=True)
+        gb.db.commit()
+        for student, row in rows.items():
+            try:
+                sub = gb.find_submission(chapter, student)
+            except MissingEntry:
+                continue
+            scores = {g.name: float(g.score or 0) for snb in sub.notebooks for g in snb.grades}
+            row.points = {gid: scores.get(gid, 0.0) for gid in graded_ids}
+            row.total = sum(row.points.values())
+            row.max = sum(max_points.values())
+    workers.stop() if pending else None
+
+    # Feedback pages and the CSV.
+    for student, row in rows.items():
+        result = results.get(student, {})
+        table = [{"test": gid, "result": (result.get("results", {}).get(gid, "not run") if row.status != "invalid" else "not run"),
+                  "points": row.points.get(gid, 0.0), "max": max_points[gid],
+                  "message": (result.get("messages", {}).get(gid, "") if row.status != "invalid" else "")}
+                 for gid in graded_ids]
+        summary = feedback.summary_html(student, chapter, row.status, row.reason, row.total, row.max,
+                                        table, notes.get(student, []), row.flags)
+        html_path = work / "jobs" / student / "feedback" / student / chapter / f"{chapter}.html"
+        page = html_path.read_text(encoding="utf-8") if html_path.exists() and row.status != "invalid" else None
+        dest = root / "feedback" / student / chapter
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        (dest / f"{chapter}.html").write_text(feedback.page_with_summary(page, summary, f"{chapter}: {student}"),
+                                              encoding="utf-8")
+        # nbgrader's release_feedback names each page after the submission's secret and reads its timestamp
+        # from these two files beside the page (nbgrader's generate_feedback copies them the same way).
+        for name in ("timestamp.txt", "submission_secret.txt"):
+            for folder in (html_path.parent, root / "autograded" / student / chapter):
+                if (folder / name).exists():
+                    shutil.copy(folder / name, dest / name)
+                    break
+    csv_path = root / "grades" / f"{chapter}.csv"
+    csv_path.parent.mkdir(exist_ok=True)
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", *graded_ids, "total", "max", "status", "reason", "flags"])
+        for student in sorted(rows):
+            row = rows[student]
+            writer.writerow([student, *(f"{row.points.get(g, 0.0):g}" for g in graded_ids), f"{row.total:g}",
+                             f"{row.max:g}", row.status, row.reason, "; ".join(row.flags)[:1000]])
+
+    seconds = time.time() - start
+    counts = {s: sum(r.status == s for r in rows.values()) for s in STATUSES}
+    echo(f"graded {len(rows)} submission(s) of {chapter} in {seconds:.0f} s with {jobs} job(s) "
+         f"({seconds / max(1, len(rows)):.1f} s each): " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+    echo(f"grades: {csv_path}\nfeedback: {root / 'feedback'}/<student>/{chapter}/{chapter}.html\n"
+         f"gradebook: {root / 'gradebook.db'} (the formgrader and `nbgrader export` read it)")
+    failed = [r.student for r in rows.values() if r.grader_error]
+    if failed:
+        echo(f"the grader itself failed on: {', '.join(failed)} (see {log})")
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return (1 if failed else 0), [rows[s] for s in sorted(rows)]
+
+
+def _zero(gb, chapter: str, student: str) -> None:
+    """Zero points for a submission that could not be graded, flagged for review (nbgrader's own rule for a missing notebook)."""
+    sub = gb.update_or_create_submission(chapter, student)
+    for snb in sub.notebooks:
+        for grade in snb.grades:
+            grade.auto_score = 0
+            grade.needs_manual_grade = grade.manual_score is not None
+        snb.flagged = True

@@ -1,0 +1,387 @@
+"""nbgrader's Execute step, hardened: limits, a guard around every test, and no way to score by not running.
+
+``GuardedExecute`` replaces nbgrader's ``Execute`` in ``Autograde.autograde_preprocessors`` (see
+``grader/nbgrader_config.py``), so plain ``nbgrader autograde``, the formgrader's *Autograde* button
+and ``python -m grader autograde`` all grade this way. What it adds to nbgrader:
+
+- **Limits.** Each kernel runs under ``grader.kernel``'s ``setrlimit`` limits (``memory_limit``,
+  ``file_size_limit``); a cell is interrupted after ``timeout`` seconds (nbgrader's own); a cell that
+  ignores the interrupt for ``interrupt_grace`` seconds gets its kernel killed; the whole notebook
+  has ``submission_timeout`` seconds; each cell keeps at most ``max_output_bytes`` of output.
+- **A kernel that dies costs only what had not run yet.** nbgrader stops grading the submission
+  when the kernel dies (``os._exit``, a segfault, ``kill -9``); here the cells that ran keep their
+  results and every graded cell that did not run scores zero with the reason.
+- **No points for not running.** A graded cell is judged by nbgrader on its outputs; one that never
+  ran has none, which nbgrader counts as a pass. Every graded cell that did not run (a dead kernel,
+  a ``skip-execution`` tag) gets an error output instead.
+- **No injected partial credit.** nbgrader gives partial credit for a graded cell's first
+  ``execute_result``; a learner's function can publish one (``sys.displayhook(3.0)``) before the
+  test fails. Only the cell's own final result counts, and only if the test raised nothing.
+- **The guard** (``grader.kernel_guard``): before each graded cell the libraries, IPython's machinery
+  and the names given cells defined are put back as they were when the kernel started; after it,
+  a test during which any of them changed fails. An unanswered guard call fails the test.
+- **The hidden-test seed** (``hidden_seed``, else ``AIECOURSE_HIDDEN_SEED`` from the environment)
+  is set in every kernel's environment.
+
+What happened is written to the notebook's metadata (``aiecourse_grading``): a status (``graded``,
+``timed out``, ``crashed``), a reason, and events per cell; ``grader.feedback`` shows it to the learner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import time
+from queue import Empty
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_output
+from traitlets import Bool, Integer, List, Unicode
+
+from nbgrader.preprocessors import Execute
+
+from . import kernel_guard
+
+METADATA_KEY = "aiecourse_grading"
+GIB = 1024 ** 3
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """Starts the notebook's Python kernel through ``python -m grader.kernel`` with the grader's limits."""
+
+    sandbox_args = List(Unicode(), help="options for grader.kernel: --memory BYTES --file-size BYTES").tag(config=False)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        for i in range(1, len(cmd)):
+            if cmd[i - 1] == "-m" and cmd[i] in ("ipykernel_launcher", "ipykernel"):
+                return [cmd[0], "-m", "grader.kernel", *self.sandbox_args, "--", *cmd[i + 1:]]
+        raise RuntimeError(f"the grader runs notebooks in Python kernels started by ipykernel; this kernel's command is {cmd}")
+
+
+def _error(ename: str, evalue: str):
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def _output_size(out) -> int:
+    kind = out.get("output_type")
+    if kind == "stream":
+        return len(out.get("text", ""))
+    if kind == "error":
+        return len(out.get("evalue", "")) + sum(len(line) for line in out.get("traceback", []))
+    return sum(len(v) if isinstance(v, str) else len(str(v)) for v in out.get("data", {}).values())
+
+
+def _describe_exit(code) -> str:
+    if code is None:
+        return "the kernel stopped responding"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = {"SIGKILL": "killed (kill -9, or the machine ran out of memory)", "SIGSEGV": "a segmentation fault",
+                "SIGABRT": "aborted (os.abort or a failed C assertion)", "SIGBUS": "a bus error"}.get(name, name)
+        return f"the kernel died: {hint}"
+    return f"the kernel exited with code {code} (os._exit(), exit() or quit() in the notebook?)"
+
+
+class GuardedExecute(Execute):
+    submission_timeout = Integer(900, help="seconds the whole notebook may run; the rest is then not run").tag(config=True)
+    interrupt_grace = Integer(10, help="seconds a timed-out cell has to stop after the interrupt, else its kernel is killed").tag(config=True)
+    memory_limit = Integer(4 * GIB, help="bytes of address space per kernel (RLIMIT_AS); 0 = no limit").tag(config=True)
+    file_size_limit = Integer(1 * GIB, help="largest file a kernel may write (RLIMIT_FSIZE); 0 = no limit").tag(config=True)
+    max_output_bytes = Integer(1_000_000, help="output kept per cell; the rest is dropped with a notice").tag(config=True)
+    hidden_seed = Integer(None, allow_none=True,
+                          help="seed of the hidden tests (AIECOURSE_HIDDEN_SEED in each kernel); None: the "
+                               "grader's own AIECOURSE_HIDDEN_SEED, else the public default").tag(config=True)
+    threads = Integer(0, help="OMP/MKL/torch threads per kernel; 0 = the library default").tag(config=True)
+    guard = Bool(True, help="run grader.kernel_guard around every graded cell").tag(config=True)
+    guard_timeout = Integer(60, help="seconds to wait for the guard's answer").tag(config=True)
+
+    # A submission must not be able to skip its tests with a cell tag.
+    skip_cells_with_tag = Unicode("\x00grader-never-skips")
+    # A cell that floods or blocks IOPub must not end the whole submission.
+    raise_on_iopub_timeout = Bool(False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
+        super().__init__(*args, **kwargs)
+
+    # -- the kernel -------------------------------------------------------------------------------
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if isinstance(km, SandboxKernelManager):
+            args = []
+            if self.memory_limit > 0:
+                args += ["--memory", str(self.memory_limit)]
+            if self.file_size_limit > 0:
+                args += ["--file-size", str(self.file_size_limit)]
+            km.sandbox_args = args
+        return km
+
+    def kernel_env(self) -> dict[str, str]:
+        env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        env.setdefault("MALLOC_ARENA_MAX", "4")  # glibc reserves 64 MB of address space per arena: keep it for the notebook
+        if self.hidden_seed is not None:
+            env["AIECOURSE_HIDDEN_SEED"] = str(self.hidden_seed)
+        if self.threads > 0:
+            for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+                env[var] = str(self.threads)
+        if self.guard:
+            env[kernel_guard.KEY_ENV] = self._guard_key
+        return env
+
+    async def async_start_new_kernel(self, **kwargs):
+        kwargs.setdefault("env", self.kernel_env())
+        result = await super().async_start_new_kernel(**kwargs)
+        self._kernel_pgid = getattr(getattr(self.km, "provisioner", None), "pgid", None)
+        return result
+
+    start_new_kernel = run_sync(async_start_new_kernel)
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        remaining = self._deadline - time.monotonic()
+        if cell is not None and timeout is not None and remaining < timeout:
+            self._total_limited = True
+            return max(1, int(remaining))
+        return timeout
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self._timed_out = True
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def _kill_kernel(self) -> None:
+        try:
+            run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+    def _exit_code(self):
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if process is None:
+            return None
+        for _ in range(20):
+            code = process.poll()
+            if code is not None:
+                return code
+            time.sleep(0.05)
+        return None
+
+    # -- talking to the guard ---------------------------------------------------------------------
+    async def _async_request(self, action: str, timeout: float):
+        nonce = secrets.token_hex(12)
+        expression = f"{kernel_guard.GUARD_NAME}({action!r}, {nonce!r})"
+        msg_id = await ensure_async(self.kc.execute("", silent=True, store_history=False,
+                                                    user_expressions={"g": expression}))
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None, "no answer"
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=min(remaining, 1.0)))
+            except Empty:
+                if not await ensure_async(self.kc.is_alive()):
+                    raise DeadKernelError("Kernel died") from None
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if action == "ping":
+                return {}, ""
+            value = msg["content"].get("user_expressions", {}).get("g", {})
+            if value.get("status") != "ok":
+                return None, f"{value.get('ename', 'error')}: {value.get('evalue', '')}"
+            text = value.get("data", {}).get("text/plain", "")
+            try:
+                import ast
+
+                answer = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                return None, "unreadable answer"
+            data = kernel_guard.verify(answer, self._guard_key, nonce, action)
+            return (data, "") if data is not None else (None, "answer not authentic")
+
+    def _request(self, action: str, timeout: float | None = None):
+        return run_sync(self._async_request)(action, self.guard_timeout if timeout is None else timeout)
+
+    # -- running the notebook ---------------------------------------------------------------------
+    def preprocess(self, nb, resources=None, km=None):
+        self._guard_key = secrets.token_hex(16)
+        self._deadline = time.monotonic() + max(1, self.submission_timeout)
+        self._stopped = None  # (status, reason) once the kernel is gone
+        self._events = []
+        self._status = "graded"
+        self._out_bytes = {}
+        self._truncated = set()
+        self._kernel_pgid = None
+        try:
+            nb, resources = super().preprocess(nb, resources, km)
+        except DeadKernelError:
+            if self._stopped is None:
+                self._stop("crashed", _describe_exit(self._exit_code()))
+        finally:
+            if self._kernel_pgid:  # processes the notebook started (and left running) go with its kernel
+                try:
+                    os.killpg(self._kernel_pgid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        self._finish(nb)
+        return nb, resources
+
+    def _stop(self, status: str, reason: str) -> None:
+        self._stopped = (status, reason)
+        self._set_status(status)
+
+    def _set_status(self, status: str) -> None:
+        order = ["graded", "timed out", "crashed"]
+        if order.index(status) > order.index(self._status):
+            self._status = status
+
+    def _event(self, index: int, cell, kind: str, detail: str) -> None:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        self._events.append({"cell": index, "grade_id": grade_id, "kind": kind, "detail": detail})
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        meta = cell.metadata.get("nbgrader", {})
+        graded = bool(meta.get("grade"))
+        given = bool(meta.get("locked")) and not graded and not meta.get("solution")
+        if self._stopped is not None:
+            if graded:
+                cell.outputs = [_error("NotRun", f"this test did not run: {self._stopped[1]}")]
+            return cell, resources
+        if time.monotonic() >= self._deadline:
+            self._kill_kernel()
+            self._stop("timed out", f"the notebook used up its total time limit ({self.submission_timeout} s) "
+                                    f"before cell {index + 1}")
+            self._event(index, cell, "timeout", self._stopped[1])
+            return self.preprocess_cell(cell, resources, index)
+
+        try:
+            before = None
+            if graded and self.guard:
+                before, problem = self._request("before")
+                if before is None:
+                    cell.outputs = [_error("GraderCheckFailed", "the grader could not check the kernel before this "
+                                           f"test ({problem}): the notebook interfered with how cells run")]
+                    self._event(index, cell, "guard-failed", problem)
+                    return cell, resources
+                if before.get("changed"):
+                    self._event(index, cell, "restored", ", ".join(before["changed"]))
+            if given and self.guard:
+                self._request("mark")
+
+            self._timed_out = False
+            self._total_limited = False
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            if self._timed_out:
+                limit = "total time limit" if self._total_limited else "per-cell time limit"
+                self._set_status("timed out")
+                alive, _ = self._request("ping", timeout=self.interrupt_grace)
+                if self._total_limited or alive is None:
+                    self._kill_kernel()
+                    why = (f"the notebook used up its total time limit ({self.submission_timeout} s) in cell {index + 1}"
+                           if self._total_limited else
+                           f"cell {index + 1} ran past the {limit} ({self.timeout} s) and did not stop when "
+                           "interrupted, so its kernel was stopped")
+                    self._stop("timed out", why)
+                    self._event(index, cell, "timeout", why)
+                else:
+                    self._event(index, cell, "timeout", f"cell {index + 1} ran past the {limit} ({self.timeout} s) "
+                                                        "and was interrupted")
+            if self._stopped is None:
+                if given and self.guard:
+                    self._request("given")
+                if graded and self.guard:
+                    after, problem = self._request("after")
+                    if after is None:
+                        cell.outputs.append(_error("GraderCheckFailed", "the grader could not check the kernel after "
+                                                   f"this test ({problem})"))
+                        self._event(index, cell, "guard-failed", problem)
+                    elif after.get("changed"):
+                        changed = ", ".join(after["changed"])
+                        cell.outputs.append(_error("TamperError", "while this test ran, the notebook's code changed "
+                                                   f"{changed}; tests must run on the unmodified libraries"))
+                        self._event(index, cell, "tampered", changed)
+        except DeadKernelError:
+            if self._stopped is None:
+                reason = _describe_exit(self._exit_code())
+                self._stop("crashed", f"{reason} while running cell {index + 1}")
+                self._event(index, cell, "crash", self._stopped[1])
+            cell.outputs.append(_error("KernelDied", self._stopped[1]))
+        if graded:
+            self._sanitize_graded(cell)
+        return cell, resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        kind = msg.get("msg_type")
+        probe = {"output_type": kind, "text": content.get("text", ""), "evalue": content.get("evalue", ""),
+                 "traceback": content.get("traceback", []), "data": content.get("data", {})}
+        size = _output_size(probe)
+        used = self._out_bytes.get(cell_index, 0)
+        if used + size <= self.max_output_bytes:
+            self._out_bytes[cell_index] = used + size
+            return super().output(outs, msg, display_id, cell_index)
+        cap = self.max_output_bytes
+        if kind == "error":  # never drop an error: it decides the grade
+            out = _error(content.get("ename", "Error"), content.get("evalue", "")[:2000])
+            outs.append(out)
+            return out
+        if kind == "stream" and content.get("name") == "stderr":
+            if ("stderr", cell_index) not in self._truncated:  # keep the fact that it wrote to stderr
+                self._truncated.add(("stderr", cell_index))
+                outs.append(new_output("stream", name="stderr", text=f"[stderr cut by the grader after {cap:,} bytes]\n"))
+            return None
+        if cell_index not in self._truncated:
+            self._truncated.add(cell_index)
+            outs.append(new_output("stream", name="stdout", text=f"\n[output cut by the grader: this cell printed more "
+                                                                 f"than {cap:,} bytes]\n"))
+            self._events.append({"cell": cell_index, "grade_id": None, "kind": "truncated",
+                                 "detail": f"cell {cell_index + 1} printed more than {cap:,} bytes; the rest was dropped"})
+        return None
+
+    @staticmethod
+    def _sanitize_graded(cell) -> None:
+        outs = cell.outputs
+        failed = any(o.output_type == "error" or (o.output_type == "stream" and o.get("name") == "stderr") for o in outs)
+        results = [i for i, o in enumerate(outs) if o.output_type == "execute_result"]
+        keep = results[-1] if results and not failed and results[-1] == len(outs) - 1 else None
+        for i in results:
+            if i != keep:
+                outs[i] = new_output("display_data", data=outs[i].get("data", {}), metadata=outs[i].get("metadata", {}))
+
+    def _finish(self, nb) -> None:
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade"):
+                has_error = any(o.output_type == "error" for o in cell.get("outputs", []))
+                if cell.get("execution_count") is None and not has_error:
+                    why = self._stopped[1] if self._stopped else "the cell was not run"
+                    cell.outputs = list(cell.get("outputs", [])) + [_error("NotRun", f"this test did not run: {why}")]
+            for out in cell.get("outputs", []):
+                if out.output_type == "error" and (out.get("ename") == "MemoryError"
+                                                   or "can't allocate memory" in out.get("evalue", "")):
+                    self._event(index, cell, "memory", f"cell {index + 1} ran out of memory (the limit is "
+                                                       f"{self.memory_limit / GIB:g} GiB per notebook)")
+                    break
+        reason = self._stopped[1] if self._stopped else ""
+        if not reason:
+            timeouts = [e["detail"] for e in self._events if e["kind"] == "timeout"]
+            reason = timeouts[0] if timeouts else ""
+        nb.metadata[METADATA_KEY] = {
+            "status": self._status,
+            "reason": reason,
+            "events": self._events,
+            "limits": {"cell_timeout_s": self.timeout, "submission_timeout_s": self.submission_timeout,
+                       "memory_bytes": self.memory_limit, "max_output_bytes": self.max_output_bytes},
+        }

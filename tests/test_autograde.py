@@ -1,0 +1,316 @@
+"""``python -m grader autograde``: a class graded through the real path, hostile submissions included.
+
+Two class rounds (about three minutes on two cores): an LMS zip graded twice (idempotent, with an
+instructor's hidden-test seed), then, into the same course root, a class of broken and hostile
+submissions (``tests/hostile.py``), each checked for its points, status, reason and feedback.
+The fast tests at the top exercise the intake, the guard and the feedback filter without kernels.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import hostile
+from grader import intake, kernel_guard
+from grader.autograde import autograde
+from grader.feedback import HideHiddenTests, sanitize_traceback, strip_hidden
+from grader.notebooks import SOLUTIONS, nbgrader_meta
+
+CHAPTER = hostile.CHAPTER
+GIB = 1024 ** 3
+# Short limits so that the endless loops cost seconds; 2.5 GiB is ample for chapter 02 (its kernel peaks near 1.6 GiB).
+OVERRIDES = {"Execute": {"timeout": 20}, "GuardedExecute": {"interrupt_grace": 5, "memory_limit": int(2.5 * GIB)}}
+SEED = 424242
+
+
+def chapter_info() -> intake.ChapterInfo:
+    return intake.ChapterInfo(CHAPTER, hostile.solution(), hostile.release())
+
+
+def read_csv(path: Path) -> dict[str, dict]:
+    with open(path, newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def page_text(path: Path) -> str:
+    text = re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8"))
+    return html.unescape(text)
+
+
+# --- fast: intake, guard, feedback filter ---------------------------------------------------------------
+
+def test_intake_reads_the_three_layouts(tmp_path):
+    sub_dir = tmp_path / "submitted"
+    for student, source in [("ann", hostile.solution()), ("ben", hostile.release())]:
+        (sub_dir / student / CHAPTER).mkdir(parents=True)
+        nbformat.write(source, sub_dir / student / CHAPTER / f"{CHAPTER}.ipynb")
+    (sub_dir / "ann" / CHAPTER / "timestamp.txt").write_text("2024-03-01 10:00:00")
+    subs, _, layout = intake.find_submissions(tmp_path, CHAPTER)
+    assert layout.startswith("nbgrader") and [s.student for s in subs] == ["ann", "ben"]
+    assert subs[0].timestamp == "2024-03-01 10:00:00"
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    nbformat.write(hostile.solution(), flat / "cy.ipynb")
+    (flat / "notes.txt").write_text("not a notebook")
+    subs, remarks, layout = intake.find_submissions(flat, CHAPTER)
+    assert layout.startswith("flat") and [s.student for s in subs] == ["cy"] and remarks
+
+    from grader.autograde import load_config
+
+    archive = tmp_path / "lms.zip"
+    inner = tmp_path / "dee.zip"
+    with zipfile.ZipFile(inner, "w") as z:  # a student's own zip inside the download
+        z.writestr(f"{CHAPTER}_dee_attempt_2024-03-02-09-30-00_{CHAPTER}.ipynb", nbformat.writes(hostile.solution()))
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(f"{CHAPTER}_eve_attempt_2024-03-01-08-00-00_{CHAPTER}.ipynb", nbformat.writes(hostile.release()))
+        z.writestr(f"{CHAPTER}_eve_attempt_2024-03-01-09-00-00_{CHAPTER}.ipynb", nbformat.writes(hostile.solution()))
+        z.writestr(f"{CHAPTER}_fay_attempt_2024-03-01-09-00-00_answers.py", "print(1)")
+        z.writestr("readme.txt", "no student in this name")
+        z.write(inner, "dee.zip")
+    subs, remarks, layout = intake.find_submissions(archive, CHAPTER, load_config(), workdir=tmp_path)
+    by = {s.student: s for s in subs}
+    assert layout == "LMS archive" and sorted(by) == ["dee", "eve", "fay"]
+    assert any("readme.txt" in r for r in remarks)
+    assert by["eve"].timestamp == "2024-03-01 09:00:00"  # the newest attempt wins
+    nb = intake.check_notebook(by["eve"], chapter_info(), intake.known_chapter_ids(), 2 ** 30)
+    assert sum("BEGIN SOLUTION" in c.source for c in nb.cells) > 0, "the newer (solved) attempt should be graded"
+    assert by["fay"].problem and "no notebook" in by["fay"].problem
+
+
+def test_intake_rejects_and_repairs(tmp_path):
+    info, known = chapter_info(), intake.known_chapter_ids()
+
+    def submission(name: str, writer) -> intake.Submission:
+        folder = tmp_path / name
+        folder.mkdir()
+        writer(folder)
+        sub = intake.Submission(name)
+        intake._choose(sub, intake._notebooks_in(folder), [p.name for p in folder.iterdir()])
+        return sub
+
+    students = hostile.hostile_class()
+    for name in ("corrupt", "otherch", "missing"):
+        sub = submission(name, students[name][0])
+        if not sub.problem:
+            assert intake.check_notebook(sub, info, known, 2 ** 30) is None
+        assert students[name][1].reason in sub.problem, sub.problem
+    sub = submission("renamed", students["renamed"][0])
+    nb = intake.check_notebook(sub, info, known, 2 ** 30)
+    assert nb is not None and any("was named" in n for n in sub.notes)
+
+    nb, notes = intake.prepare(students["edited"][0], info)
+    by_id = {nbgrader_meta(c).get("grade_id"): c for c in nb.cells}
+    assert "test_bonus" not in by_id, "a fake graded cell keeps no nbgrader metadata"
+    assert nbgrader_meta(by_id["test_split_merge_heads"])["points"] == 2
+    assert nbgrader_meta(by_id["test_MultiHeadAttention"])["grade"] is True
+    assert "tags" not in by_id["test_scaled_dot_product_attention"].metadata
+    assert any("had been changed" in n for n in notes) and any("posing as course cells" in n for n in notes)
+
+    nb, notes = intake.prepare(students["deleted"][0], info)
+    ids = [nbgrader_meta(c).get("grade_id") for c in nb.cells if nbgrader_meta(c).get("grade_id")]
+    assert ids == info.grade_ids, "deleted test cells come back, in the chapter's order"
+    assert any("put back" in n for n in notes)
+
+
+def test_the_hostile_class_is_complete():
+    assert sorted(hostile.hostile_class()) == sorted(hostile.STUDENTS)
+
+
+def test_scan_flags_tampering_but_not_a_solution():
+    info = chapter_info()
+    assert intake.scan_source(hostile.solution(), info) == []
+    flags = intake.scan_source(hostile.hostile_class()["patcher"][0], info)
+    text = "\n".join(flags)
+    for expected in ("torch.allclose", "np.testing.assert_allclose", "F.scaled_dot_product_attention",
+                     "re-defines check_close", "__dict__"):
+        assert expected in text, f"{expected!r} not flagged in:\n{text}"
+
+
+def test_guard_puts_back_what_a_cell_changed():
+    import torch
+    import torch.nn.functional as F
+
+    guard = kernel_guard.Guard(None, b"key")
+    original_allclose, original_sdpa, original_eq = torch.allclose, F.scaled_dot_product_attention, torch.Tensor.__dict__.get("__eq__")
+    try:
+        torch.allclose = lambda *a, **k: True
+        F.scaled_dot_product_attention = lambda *a, **k: None
+        torch.Tensor.__eq__ = lambda self, other: True
+        data = kernel_guard.verify(guard("before", "n1"), "key", "n1", "before")
+        assert data is not None
+        assert {"torch.allclose", "torch.nn.functional.scaled_dot_product_attention", "torch.Tensor.__eq__"} <= set(data["changed"])
+        assert torch.allclose is original_allclose and F.scaled_dot_product_attention is original_sdpa
+        assert torch.Tensor.__dict__.get("__eq__") is original_eq
+        assert kernel_guard.verify(guard("before", "n2"), "key", "n2", "before")["changed"] == []
+        assert kernel_guard.verify(guard("before", "n3"), "other key", "n3", "before") is None, "a forged answer passes"
+        assert kernel_guard.verify(guard("before", "n4"), "key", "n5", "before") is None, "a replayed answer passes"
+    finally:
+        torch.allclose, F.scaled_dot_product_attention = original_allclose, original_sdpa
+        if torch.Tensor.__dict__.get("__eq__") is not original_eq:
+            if original_eq is None:
+                del torch.Tensor.__eq__
+            else:
+                torch.Tensor.__eq__ = original_eq
+
+
+def test_feedback_filter_cuts_hidden_tests():
+    source = "check(x)\n### BEGIN HIDDEN TESTS\nsecret_case = 42\ncheck(secret_case)\n### END HIDDEN TESTS\nprint('done')"
+    shown, count = strip_hidden(source)
+    assert count == 1 and "secret_case" not in shown and "print('done')" in shown
+    traceback = ["-----", "\x1b[0;32mCell In[7], line 3\x1b[0m\n      1 check(x)\n----> 3 check(secret_case)",
+                 "\x1b[0;32mCell In[4], line 2\x1b[0m, in f(x)\n----> 2 return x.T", "AssertionError: bad"]
+    kept = sanitize_traceback(traceback, 7)
+    assert not any("secret_case" in chunk for chunk in kept) and any("return x.T" in chunk for chunk in kept)
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1}
+    cell.execution_count = 7
+    cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="bad", traceback=traceback)]
+    cell, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
+    assert "secret_case" not in json.dumps(cell)
+
+
+# --- the real path: two class rounds ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    return tmp_path_factory.mktemp("course")
+
+
+@pytest.fixture(scope="module")
+def zip_rounds(course, tmp_path_factory):
+    """An LMS zip (two students, one with two attempts) graded twice, with an instructor's seed."""
+    import os
+
+    folder = tmp_path_factory.mktemp("lms")
+    probe = hostile.insert_after(hostile.solution(), "setup", 'print("hidden seed:", hidden_seed())')
+    archive = folder / "class.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(f"{CHAPTER}_alice_attempt_2024-03-01-08-00-00_{CHAPTER}.ipynb", nbformat.writes(hostile.release()))
+        z.writestr(f"{CHAPTER}_alice_attempt_2024-03-01-09-00-00_{CHAPTER}.ipynb", nbformat.writes(probe))
+        z.writestr(f"{CHAPTER}_bob_attempt_2024-03-01-09-30-00_{CHAPTER}.ipynb", nbformat.writes(hostile.release()))
+    old = os.environ.get("AIECOURSE_HIDDEN_SEED")
+    os.environ["AIECOURSE_HIDDEN_SEED"] = str(SEED)
+    try:
+        rounds = []
+        for _ in range(2):
+            code, rows = autograde(archive, CHAPTER, jobs=2, out=course, overrides=OVERRIDES)
+            rounds.append({"code": code, "csv": (course / "grades" / f"{CHAPTER}.csv").read_bytes(),
+                           "db": _db_rows(course / "gradebook.db"),
+                           "files": sorted(str(p.relative_to(course)) for p in course.rglob("*") if p.is_file()
+                                           and p.parts[len(course.parts)] in ("autograded", "feedback", "submitted"))})
+    finally:
+        if old is None:
+            os.environ.pop("AIECOURSE_HIDDEN_SEED", None)
+        else:
+            os.environ["AIECOURSE_HIDDEN_SEED"] = old
+    return rounds
+
+
+def _db_rows(db: Path) -> dict:
+    con = sqlite3.connect(db)
+    try:
+        tables = [r[0] for r in con.execute("select name from sqlite_master where type='table'")]
+        counts = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables}
+        grades = sorted(con.execute(
+            "select sa.student_id, bc.name, g.auto_score, g.needs_manual_grade, sn.flagged, sa.timestamp from grade g "
+            "join base_cell bc on g.cell_id = bc.id join submitted_notebook sn on g.notebook_id = sn.id "
+            "join submitted_assignment sa on sn.assignment_id = sa.id").fetchall())
+        return {"counts": counts, "grades": grades, "integrity": con.execute("pragma integrity_check").fetchone()[0]}
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_round(course, zip_rounds, tmp_path_factory):
+    students = hostile.hostile_class()
+    submitted = hostile.write_nbgrader_layout(tmp_path_factory.mktemp("hostile"), students)
+    code, rows = autograde(submitted, CHAPTER, jobs=2, out=course, overrides=OVERRIDES)
+    return {"code": code, "rows": {r.student: r for r in rows}, "expect": {k: v[1] for k, v in students.items()},
+            "csv": read_csv(course / "grades" / f"{CHAPTER}.csv")}
+
+
+def test_zip_round_is_idempotent_and_uses_the_instructors_seed(course, zip_rounds):
+    first, second = zip_rounds
+    assert first["code"] == 0 and second["code"] == 0
+    assert first["csv"] == second["csv"], "a rerun changed the grades CSV"
+    assert first["db"] == second["db"], "a rerun changed the gradebook"
+    assert first["files"] == second["files"]
+    assert first["db"]["integrity"] == "ok"
+    rows = read_csv_bytes(first["csv"])
+    assert rows["alice"]["total"] == "12" and rows["alice"]["status"] == "graded", rows["alice"]
+    assert rows["bob"]["total"] == "0" and rows["bob"]["status"] == "graded"
+    autograded = (course / "autograded" / "alice" / CHAPTER / f"{CHAPTER}.ipynb").read_text()
+    assert f"hidden seed: {SEED}" in autograded, "the kernels did not get the instructor's hidden-test seed"
+
+
+def read_csv_bytes(data: bytes) -> dict[str, dict]:
+    return {row["student"]: row for row in csv.DictReader(data.decode().splitlines())}
+
+
+@pytest.mark.parametrize("student", hostile.STUDENTS)
+def test_hostile_submission_gets_exactly_its_points(hostile_round, course, student):
+    expect, row, line = hostile_round["expect"][student], hostile_round["rows"][student], hostile_round["csv"][student]
+    got = {t: float(line[t]) for t in hostile.TESTS}
+    assert row.status == expect.status and line["status"] == expect.status, (row.status, row.reason)
+    assert got == expect.points, f"{student}: {got} (reason: {row.reason})"
+    assert float(line["total"]) == sum(expect.points.values()) and float(line["max"]) == 12
+    assert expect.reason in line["reason"], line["reason"]
+    page = page_text(course / "feedback" / student / CHAPTER / f"{CHAPTER}.html")
+    for phrase in expect.feedback + ([expect.reason] if expect.reason else []):
+        assert phrase in page, f"{student}'s feedback does not say {phrase!r}"
+    if expect.flagged:
+        assert line["flags"], f"{student} should be flagged for review"
+
+
+def test_the_gradebook_keeps_every_grade(course, zip_rounds, hostile_round):
+    from nbgrader.api import Gradebook
+
+    assert hostile_round["code"] == 0
+    assert _db_rows(course / "gradebook.db")["integrity"] == "ok"
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        scores = {s.student.id: s.score for s in gb.assignment_submissions(CHAPTER)}
+        flagged = {s.student.id: any(nb.flagged for nb in s.notebooks) for s in gb.assignment_submissions(CHAPTER)}
+    assert scores["alice"] == 12 and scores["bob"] == 0, "the earlier round's grades were lost"
+    for student, expect in hostile_round["expect"].items():
+        assert scores[student] == sum(expect.points.values()), student
+        if expect.status == "invalid" or expect.flagged:
+            assert flagged[student], f"{student} is not flagged in the gradebook"
+
+
+def test_feedback_never_shows_a_hidden_test(course, hostile_round):
+    source = nbformat.read(SOLUTIONS / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    hidden = set()
+    for cell in source.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            elif inside and len(line.strip()) > 30:
+                hidden.add(line.strip())
+    assert len(hidden) > 10
+    pages = sorted((course / "feedback").glob(f"*/{CHAPTER}/{CHAPTER}.html"))
+    assert len(pages) == len(hostile_round["expect"]) + 2
+    for page in pages:
+        text = page_text(page)
+        shown = [line for line in hidden if line in text]
+        assert not shown, f"{page} shows hidden tests: {shown[:3]}"
+
+
+def test_limits_stop_the_bombs(course, hostile_round):
+    membomb = (course / "autograded" / "membomb" / CHAPTER / f"{CHAPTER}.ipynb").read_text()
+    assert "memory limit reached" in membomb and "NO MEMORY LIMIT" not in membomb
+    for kind in ("autograded", "feedback"):
+        biggest = max(p.stat().st_size for p in (course / kind / "bigout").rglob("*") if p.is_file())
+        assert biggest < 5 * 2 ** 20, f"bigout's {kind} file is {biggest / 2**20:.0f} MB"
