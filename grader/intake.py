@@ -389,10 +389,13 @@ def scan_source(nb, info: ChapterInfo) -> list[str]:
                             module_names.add(name)
                 elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                     given_names.add(node.name)
+    # Unlocked cells the release itself ships (the Colab setup cell) are not the learner's code,
+    # as long as their source is unchanged.
+    released_sources = {c.source for c in info.release.cells if c.cell_type == "code" and not nbgrader_meta(c)}
     findings = []
     for index, cell in enumerate(nb.cells):
         meta = nbgrader_meta(cell)
-        if cell.cell_type != "code" or meta.get("locked"):
+        if cell.cell_type != "code" or meta.get("locked") or (not meta and cell.source in released_sources):
             continue
         try:
             tree = ast.parse(cell.source)

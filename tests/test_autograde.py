@@ -8,6 +8,8 @@ The fast tests at the top exercise the intake, the guard and the feedback filter
 
 from __future__ import annotations
 
+import copy
+
 import csv
 import html
 import json
@@ -129,6 +131,13 @@ def test_the_hostile_class_is_complete():
 def test_scan_flags_tampering_but_not_a_solution():
     info = chapter_info()
     assert intake.scan_source(hostile.solution(), info) == []
+    # The release's own unlocked cells (the Colab setup cell) are not flagged while unchanged ...
+    assert intake.scan_source(copy.deepcopy(info.release), info) == []
+    edited = copy.deepcopy(info.release)
+    setup = next(c for c in edited.cells if "colab-setup" in c.metadata.get("tags", []))
+    setup.source += "\nimport builtins"
+    # ... and are, once a learner changes them.
+    assert any("builtins" in f for f in intake.scan_source(edited, info))
     flags = intake.scan_source(hostile.hostile_class()["patcher"][0], info)
     text = "\n".join(flags)
     for expected in ("torch.allclose", "np.testing.assert_allclose", "F.scaled_dot_product_attention",
