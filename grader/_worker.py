@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -73,11 +74,13 @@ def main() -> None:
             continue
         task = json.loads(line)
         root = Path(task["root"])
+        start = time.time()
         try:
             result = grade(root, chapter, task["student"], overrides)
         except BaseException as e:  # noqa: BLE001 - report, and stay alive for the next submission
             result = {"student": task["student"], "ok": False,
                       "error": "".join(traceback.format_exception(type(e), e, e.__traceback__))[-3000:]}
+        result["seconds"] = round(time.time() - start, 2)
         (root / "result.json").write_text(json.dumps(result, indent=1, default=str))
         protocol.write(json.dumps({"student": task["student"], "done": True}) + "\n")
 

@@ -179,6 +179,31 @@ def _generate(root: Path, chapter: str, release_dir: str) -> None:
                            + (result.get("error") or result.get("log") or "")[-3000:])
 
 
+def _template(root: Path, chapter: str) -> Path:
+    """A course root holding the chapter's source and a gradebook with only its assignment (nbgrader
+    generate_assignment), kept in ``.autograde/`` while the source and the configuration stay the same."""
+    import hashlib
+
+    import nbgrader
+
+    digest = hashlib.sha1(nbgrader.__version__.encode() + CONFIG.read_bytes())
+    for path in sorted((SOLUTIONS / chapter).rglob("*")):
+        if path.is_file() and ".ipynb_checkpoints" not in path.parts and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(SOLUTIONS)).encode() + path.read_bytes())
+    template = root / ".autograde" / f"template-{chapter}-{digest.hexdigest()[:12]}"
+    if (template / "gradebook.db").is_file() and (template / "course" / chapter / f"{chapter}.ipynb").is_file():
+        return template
+    for old in (root / ".autograde").glob(f"template-{chapter}-*"):
+        shutil.rmtree(old, ignore_errors=True)
+    building = template.with_name(template.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    shutil.copytree(SOLUTIONS / chapter, building / "solutions" / chapter,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    _generate(building, chapter, "course")
+    building.rename(template)
+    return template
+
+
 def _event_note(event: dict) -> str | None:
     kind, detail, test = event.get("kind"), event.get("detail", ""), event.get("grade_id")
     if kind == "restored":
@@ -223,10 +248,7 @@ def autograde(source: Path | str, chapter: str, jobs: int = 1, out: Path | str |
 
     # The assignment: a template course root (solutions + gradebook) copied for every submission,
     # and the course's own gradebook brought up to date with the chapter's source.
-    template = work / "template"
-    shutil.copytree(SOLUTIONS / chapter, template / "solutions" / chapter,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    _generate(template, chapter, "course")
+    template = _template(root, chapter)
     if (root / "solutions" / chapter).resolve() != (SOLUTIONS / chapter).resolve():
         if (root / "solutions" / chapter).exists():
             shutil.rmtree(root / "solutions" / chapter)

@@ -126,11 +126,15 @@ def find_submissions(source: Path, chapter: str, config=None, workdir: Path | No
         source = source / "submitted"
     nbgrader_style = [d for d in source.iterdir() if d.is_dir() and (d / chapter).is_dir()]
     if nbgrader_style:
-        subs, warnings = [], []
+        subs, warnings, seen = [], [], set()
         for student_dir in sorted(nbgrader_style):
             folder = student_dir / chapter
             sub = Submission(safe_student_id(student_dir.name), timestamp=_timestamp_in(folder),
                              secret=_secret_in(folder))
+            if sub.student in seen:
+                warnings.append(f"student folder {student_dir.name!r}: its safe id {sub.student!r} is taken; skipped")
+                continue
+            seen.add(sub.student)
             if sub.student != student_dir.name:
                 warnings.append(f"student folder {student_dir.name!r} graded as {sub.student!r} (safe id)")
             _choose(sub, _notebooks_in(folder), [p.name for p in folder.rglob("*") if p.is_file()],
@@ -172,7 +176,8 @@ def _from_archive(archive: Path, chapter: str, config, workdir: Path | None) -> 
     per_student: dict[str, dict] = {}
     warnings = []
     for path in sorted((base / "extracted").rglob("*")):
-        if not path.is_file() or any(part.startswith(".") or part == "__MACOSX" for part in path.parts):
+        inside = path.relative_to(base / "extracted").parts
+        if not path.is_file() or any(part.startswith(".") or part == "__MACOSX" for part in inside):
             continue
         info = collector._match(str(path))  # the plugin's own matching, for every file (not only .ipynb)
         if not info or not info.get("student_id"):

@@ -40,6 +40,9 @@ KEY_ENV = "AIECOURSE_GUARD_KEY"
 PACKAGES = ("torch", "numpy", "aiecourse")
 MODULES = ("builtins", "math", "cmath", "random", "operator", "functools", "itertools", "copy",
            "contextlib", "numbers", "collections", "statistics", "warnings")
+# Submodules that their packages load lazily (``np.testing`` on first use): imported before the snapshot.
+SUBMODULES = ("numpy.testing", "numpy.linalg", "numpy.random", "torch.testing", "torch.nn.functional",
+              "torch.nn.init", "torch.linalg", "torch.special", "torch.fft", "torch.distributions")
 _TRUSTED_KINDS = (types.ModuleType, property, staticmethod, classmethod, types.GetSetDescriptorType,
                   types.MemberDescriptorType)
 
@@ -127,8 +130,11 @@ class Guard:
                             importlib.import_module(info.name)
                         except Exception:  # noqa: BLE001
                             pass
-            for name in MODULES:
-                importlib.import_module(name)
+            for name in MODULES + SUBMODULES:
+                try:
+                    importlib.import_module(name)
+                except ImportError:
+                    pass
             try:  # matplotlib's inline backend registers IPython hooks when first used: before the snapshot
                 plt = importlib.import_module("matplotlib.pyplot")
                 plt.close(plt.figure())

@@ -220,6 +220,7 @@ class GuardedExecute(Execute):
         self._out_bytes = {}
         self._truncated = set()
         self._kernel_pgid = None
+        self._guard_ready = not self.guard
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except DeadKernelError:
@@ -253,6 +254,12 @@ class GuardedExecute(Execute):
         meta = cell.metadata.get("nbgrader", {})
         graded = bool(meta.get("grade"))
         given = bool(meta.get("locked")) and not graded and not meta.get("solution")
+        if not self._guard_ready:  # before any cell of the submission runs: a failure here is the grader's
+            answer, problem = self._request("mark")
+            if answer is None:
+                raise RuntimeError(f"the grader's guard is not running in the kernel ({problem}): is the course "
+                                   "(grader, aiecourse) installed in the kernel's environment?")
+            self._guard_ready = True
         if self._stopped is not None:
             if graded:
                 cell.outputs = [_error("NotRun", f"this test did not run: {self._stopped[1]}")]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# nbgrader creates a new gradebook by running `alembic` from PATH: the one installed beside this Python.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 from grader.notebooks import chapters, execute, notebook_path  # noqa: E402
 

@@ -141,21 +141,28 @@ def test_guard_puts_back_what_a_cell_changed():
     import torch.nn.functional as F
 
     guard = kernel_guard.Guard(None, b"key")
+    import numpy as np
+
     original_allclose, original_sdpa, original_eq = torch.allclose, F.scaled_dot_product_attention, torch.Tensor.__dict__.get("__eq__")
+    original_np = np.testing.assert_allclose
     try:
+        np.testing.assert_allclose = print
         torch.allclose = lambda *a, **k: True
         F.scaled_dot_product_attention = lambda *a, **k: None
         torch.Tensor.__eq__ = lambda self, other: True
         data = kernel_guard.verify(guard("before", "n1"), "key", "n1", "before")
         assert data is not None
-        assert {"torch.allclose", "torch.nn.functional.scaled_dot_product_attention", "torch.Tensor.__eq__"} <= set(data["changed"])
+        assert {"torch.allclose", "torch.nn.functional.scaled_dot_product_attention", "torch.Tensor.__eq__",
+                "numpy.testing.assert_allclose"} <= set(data["changed"]), data["changed"]
         assert torch.allclose is original_allclose and F.scaled_dot_product_attention is original_sdpa
+        assert np.testing.assert_allclose is original_np
         assert torch.Tensor.__dict__.get("__eq__") is original_eq
         assert kernel_guard.verify(guard("before", "n2"), "key", "n2", "before")["changed"] == []
         assert kernel_guard.verify(guard("before", "n3"), "other key", "n3", "before") is None, "a forged answer passes"
         assert kernel_guard.verify(guard("before", "n4"), "key", "n5", "before") is None, "a replayed answer passes"
     finally:
         torch.allclose, F.scaled_dot_product_attention = original_allclose, original_sdpa
+        np.testing.assert_allclose = original_np
         if torch.Tensor.__dict__.get("__eq__") is not original_eq:
             if original_eq is None:
                 del torch.Tensor.__eq__
@@ -267,7 +274,7 @@ def test_hostile_submission_gets_exactly_its_points(hostile_round, course, stude
     assert expect.reason in line["reason"], line["reason"]
     page = page_text(course / "feedback" / student / CHAPTER / f"{CHAPTER}.html")
     for phrase in expect.feedback + ([expect.reason] if expect.reason else []):
-        assert phrase in page, f"{student}'s feedback does not say {phrase!r}"
+        assert phrase.lower() in page.lower(), f"{student}'s feedback does not say {phrase!r}"
     if expect.flagged:
         assert line["flags"], f"{student} should be flagged for review"
 
@@ -289,6 +296,7 @@ def test_the_gradebook_keeps_every_grade(course, zip_rounds, hostile_round):
 
 def test_feedback_never_shows_a_hidden_test(course, hostile_round):
     source = nbformat.read(SOLUTIONS / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    public = "\n".join(cell.source for cell in hostile.release().cells)
     hidden = set()
     for cell in source.cells:
         inside = False
@@ -297,7 +305,7 @@ def test_feedback_never_shows_a_hidden_test(course, hostile_round):
                 inside = True
             elif "END HIDDEN TESTS" in line:
                 inside = False
-            elif inside and len(line.strip()) > 30:
+            elif inside and len(line.strip()) > 30 and line.strip() not in public:
                 hidden.add(line.strip())
     assert len(hidden) > 10
     pages = sorted((course / "feedback").glob(f"*/{CHAPTER}/{CHAPTER}.html"))
@@ -309,8 +317,10 @@ def test_feedback_never_shows_a_hidden_test(course, hostile_round):
 
 
 def test_limits_stop_the_bombs(course, hostile_round):
-    membomb = (course / "autograded" / "membomb" / CHAPTER / f"{CHAPTER}.ipynb").read_text()
-    assert "memory limit reached" in membomb and "NO MEMORY LIMIT" not in membomb
+    membomb = nbformat.read(course / "autograded" / "membomb" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    printed = "".join(out.get("text", "") for cell in membomb.cells if "grab(12)" in cell.source
+                      for out in cell.get("outputs", []))
+    assert "memory limit reached" in printed and "NO MEMORY LIMIT" not in printed, printed
     for kind in ("autograded", "feedback"):
         biggest = max(p.stat().st_size for p in (course / kind / "bigout").rglob("*") if p.is_file())
         assert biggest < 5 * 2 ** 20, f"bigout's {kind} file is {biggest / 2**20:.0f} MB"
