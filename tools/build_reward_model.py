@@ -1,6 +1,6 @@
 """Train the bundled reward model of chapter 07: storyteller -> SFT -> reward model -> course/aiecourse/data/.
 
-    python tools/build_reward_model.py                         # ~10 minutes on a CPU
+    python tools/build_reward_model.py                         # ~15 minutes on a CPU
     python tools/build_reward_model.py --sft-steps 20 --rm-steps 20 --out /tmp/rm   # a quick smoke run
 
 1. Supervised finetuning of the bundled storyteller on question-answer demonstrations
@@ -82,10 +82,10 @@ def pair_accuracy(rm, tok, pairs) -> tuple[float, dict[str, float]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sft-steps", type=int, default=300)
-    ap.add_argument("--rm-steps", type=int, default=800)
+    ap.add_argument("--rm-steps", type=int, default=1200)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--sft-lr", type=float, default=1e-3)
-    ap.add_argument("--rm-lr", type=float, default=3e-4)
+    ap.add_argument("--rm-lr", type=float, default=1e-4)
     ap.add_argument("--held-out", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=ROOT / "course" / "aiecourse" / "data")
