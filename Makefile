@@ -12,7 +12,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # The class hub's environment: outside the checkout, made from the system's Python (docs/jupyterhub.md).
 HUB_VENV ?= /opt/aiecourse-hub/venv
 
-.PHONY: setup lab test mutants release bench clean hub-setup
+.PHONY: setup lab test test-fast test-chapter lint mutants release bench clean hub-setup
 
 setup: $(BIN)/.installed
 
@@ -28,6 +28,18 @@ lab: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Everything but the hub, browser, Colab and slow tests: a few minutes. One chapter's tests, all of them:
+#   make test-chapter CHAPTER=02_attention
+test-fast: setup
+	$(BIN)/python -m pytest -m "not (hub or browser or colab or slow)"
+
+test-chapter: setup
+	$(BIN)/python -m pytest --chapter $(CHAPTER) tests/test_notebooks.py tests/test_mutants.py tests/test_contract.py
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 mutants: setup
 	$(BIN)/python -m grader mutants

@@ -23,14 +23,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-v", "--verbose", action="store_true", help="also list caught mutants and accepted alternatives")
 
     p = sub.add_parser("autograde", help="grade a class's submissions through nbgrader's gradebook, in parallel")
-    p.add_argument("submissions", help="nbgrader's submitted/ folder (submitted/<student>/<chapter>/), "
-                                       "a folder of <student>.ipynb, or an LMS .zip")
+    p.add_argument(
+        "submissions",
+        help="nbgrader's submitted/ folder (submitted/<student>/<chapter>/), "
+        "a folder of <student>.ipynb, or an LMS .zip",
+    )
     p.add_argument("--chapter", required=True, help="the chapter, e.g. 02_attention")
     p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
-    p.add_argument("--out", help="course root for the gradebook, autograded/, feedback/ and grades/ "
-                                 "(default: the course root of grader/nbgrader_config.py)")
+    p.add_argument(
+        "--out",
+        help="course root for the gradebook, autograded/, feedback/ and grades/ "
+        "(default: the course root of grader/nbgrader_config.py)",
+    )
     p.add_argument("--timeout", type=int, help="seconds per cell (default: Execute.timeout of the config)")
-    p.add_argument("--submission-timeout", type=int, help="seconds per notebook (default: GuardedExecute.submission_timeout)")
+    p.add_argument(
+        "--submission-timeout", type=int, help="seconds per notebook (default: GuardedExecute.submission_timeout)"
+    )
     p.add_argument("--memory", type=float, help="GiB of memory per notebook (default: GuardedExecute.memory_limit)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder .autograde/<chapter>/ for inspection")
 
@@ -58,9 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.submission_timeout:
             overrides["GuardedExecute"]["submission_timeout"] = args.submission_timeout
         if args.memory:
-            overrides["GuardedExecute"]["memory_limit"] = int(args.memory * 1024 ** 3)
-        code, _ = autograde(args.submissions, args.chapter, jobs=args.jobs, out=args.out,
-                            overrides=overrides, keep=args.keep)
+            overrides["GuardedExecute"]["memory_limit"] = int(args.memory * 1024**3)
+        code, _ = autograde(
+            args.submissions, args.chapter, jobs=args.jobs, out=args.out, overrides=overrides, keep=args.keep
+        )
         return code
     return 2
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 
 def grade(root: Path, chapter: str, student: str, overrides: dict) -> dict:
+    import nbformat
     from nbgrader.api import Gradebook
     from nbgrader.apps.api import NbGraderAPI
 
@@ -25,12 +26,19 @@ def grade(root: Path, chapter: str, student: str, overrides: dict) -> dict:
     from .feedback import cell_result
     from .notebooks import nbgrader_meta
 
-    import nbformat
-
     config = load_config(overrides, root)
     api = NbGraderAPI(config=config)
-    result: dict = {"student": student, "ok": False, "error": "", "grades": {}, "messages": {}, "results": {},
-                    "grading": {}, "timestamp": None, "feedback": False}
+    result: dict = {
+        "student": student,
+        "ok": False,
+        "error": "",
+        "grades": {},
+        "messages": {},
+        "results": {},
+        "grading": {},
+        "timestamp": None,
+        "feedback": False,
+    }
     done = api.autograde(chapter, student, force=True, create=True)
     autograded = root / "autograded" / student / chapter / f"{chapter}.ipynb"
     if not done.get("success") or not autograded.exists():
@@ -78,8 +86,11 @@ def main() -> None:
         try:
             result = grade(root, chapter, task["student"], overrides)
         except BaseException as e:  # noqa: BLE001 - report, and stay alive for the next submission
-            result = {"student": task["student"], "ok": False,
-                      "error": "".join(traceback.format_exception(type(e), e, e.__traceback__))[-3000:]}
+            result = {
+                "student": task["student"],
+                "ok": False,
+                "error": "".join(traceback.format_exception(type(e), e, e.__traceback__))[-3000:],
+            }
         result["seconds"] = round(time.time() - start, 2)
         (root / "result.json").write_text(json.dumps(result, indent=1, default=str))
         protocol.write(json.dumps({"student": task["student"], "done": True}) + "\n")

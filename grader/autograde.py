@@ -43,7 +43,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .notebooks import REPO_ROOT, SOLUTIONS, chapters, nbgrader_meta
+from .environment import put_interpreter_on_path
+from .notebooks import REPO_ROOT, SOLUTIONS, chapters
 
 CONFIG = REPO_ROOT / "grader" / "nbgrader_config.py"
 STATUSES = ("graded", "timed out", "crashed", "invalid")
@@ -97,8 +98,13 @@ class _Workers:
     def _spawn(self):
         return subprocess.Popen(
             [sys.executable, "-m", "grader._worker", self.chapter, json.dumps(self.overrides)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(self.log, "a"), text=True,
-            env=self.env, cwd=str(REPO_ROOT), start_new_session=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=open(self.log, "a"),
+            text=True,
+            env=self.env,
+            cwd=str(REPO_ROOT),
+            start_new_session=True,
         )
 
     @staticmethod
@@ -124,7 +130,7 @@ class _Workers:
                     ready, _, _ = select.select([proc.stdout], [], [], self.limit)
                     line = proc.stdout.readline() if ready else None
                     if line is None:
-                        problem = (f"timed out", f"the grader stopped this submission after {self.limit:.0f} s")
+                        problem = ("timed out", f"the grader stopped this submission after {self.limit:.0f} s")
                     elif not line:
                         problem = ("crashed", "the grading process died while grading this submission")
                 except (BrokenPipeError, OSError):
@@ -167,16 +173,20 @@ def _assignment_signature(db: Path, chapter: str):
             assignment = gb.find_assignment(chapter)
         except MissingEntry:
             return None
-        return sorted((nb.name, c.name, c.checksum or "") for nb in assignment.notebooks for c in nb.source_cells) + \
-            sorted((nb.name, c.name, float(c.max_score)) for nb in assignment.notebooks for c in nb.grade_cells)
+        return sorted(
+            (nb.name, c.name, c.checksum or "") for nb in assignment.notebooks for c in nb.source_cells
+        ) + sorted((nb.name, c.name, float(c.max_score)) for nb in assignment.notebooks for c in nb.grade_cells)
 
 
 def _generate(root: Path, chapter: str, release_dir: str) -> None:
     result = _api(root, {"CourseDirectory": {"release_directory": release_dir}}).generate_assignment(
-        chapter, force=True, create=True)
+        chapter, force=True, create=True
+    )
     if not result.get("success"):
-        raise RuntimeError(f"nbgrader generate_assignment {chapter} failed in {root}:\n"
-                           + (result.get("error") or result.get("log") or "")[-3000:])
+        raise RuntimeError(
+            f"nbgrader generate_assignment {chapter} failed in {root}:\n"
+            + (result.get("error") or result.get("log") or "")[-3000:]
+        )
 
 
 def _template(root: Path, chapter: str) -> Path:
@@ -197,8 +207,11 @@ def _template(root: Path, chapter: str) -> Path:
         shutil.rmtree(old, ignore_errors=True)
     building = template.with_name(template.name + ".building")
     shutil.rmtree(building, ignore_errors=True)
-    shutil.copytree(SOLUTIONS / chapter, building / "solutions" / chapter,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    shutil.copytree(
+        SOLUTIONS / chapter,
+        building / "solutions" / chapter,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+    )
     _generate(building, chapter, "course")
     building.rename(template)
     return template
@@ -217,8 +230,15 @@ def _event_note(event: dict) -> str | None:
     return None
 
 
-def autograde(source: Path | str, chapter: str, jobs: int = 1, out: Path | str | None = None,
-              overrides: dict | None = None, keep: bool = False, echo=print) -> tuple[int, list[Row]]:
+def autograde(
+    source: Path | str,
+    chapter: str,
+    jobs: int = 1,
+    out: Path | str | None = None,
+    overrides: dict | None = None,
+    keep: bool = False,
+    echo=print,
+) -> tuple[int, list[Row]]:
     from nbgrader.api import Gradebook, MissingEntry
 
     from . import feedback, intake
@@ -226,10 +246,7 @@ def autograde(source: Path | str, chapter: str, jobs: int = 1, out: Path | str |
     start = time.time()
     warnings.filterwarnings("ignore", module="nbgrader")  # nbgrader's SQLAlchemy 2 warnings: noise, grades are right
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    # nbgrader creates a new gradebook by running `alembic` from PATH: the one beside this Python.
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    put_interpreter_on_path()
     if chapter not in chapters():
         raise ValueError(f"unknown chapter {chapter!r}; the chapters are: {', '.join(chapters())}")
     jobs = max(1, int(jobs))
@@ -253,13 +270,17 @@ def autograde(source: Path | str, chapter: str, jobs: int = 1, out: Path | str |
         if (root / "solutions" / chapter).exists():
             shutil.rmtree(root / "solutions" / chapter)
         shutil.copytree(template / "solutions" / chapter, root / "solutions" / chapter)
-    if _assignment_signature(root / "gradebook.db", chapter) != _assignment_signature(template / "gradebook.db", chapter):
+    if _assignment_signature(root / "gradebook.db", chapter) != _assignment_signature(
+        template / "gradebook.db", chapter
+    ):
         _generate(root, chapter, f".autograde/{chapter}/release")
     import nbformat
 
     info = intake.ChapterInfo(
-        chapter, nbformat.read(SOLUTIONS / chapter / f"{chapter}.ipynb", as_version=4),
-        nbformat.read(template / "course" / chapter / f"{chapter}.ipynb", as_version=4))
+        chapter,
+        nbformat.read(SOLUTIONS / chapter / f"{chapter}.ipynb", as_version=4),
+        nbformat.read(template / "course" / chapter / f"{chapter}.ipynb", as_version=4),
+    )
     graded_ids, max_points = info.graded_ids, info.points()
 
     # Intake.
@@ -303,8 +324,12 @@ def autograde(source: Path | str, chapter: str, jobs: int = 1, out: Path | str |
 
     # Grading: the workers run nbgrader; this thread alone writes the course's gradebook.
     limit = float(config.GuardedExecute.get("submission_timeout", 900)) + 180
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(REPO_ROOT), str(REPO_ROOT / "course"),
-                                                                    os.environ.get("PYTHONPATH", "")] if p)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            p for p in [str(REPO_ROOT), str(REPO_ROOT / "course"), os.environ.get("PYTHONPATH", "")] if p
+        ),
+    }
     workers = _Workers(min(jobs, max(1, len(pending))), chapter, overrides, env, limit, log)
     for task in pending:
         workers.tasks.put(task)
@@ -331,7 +356,9 @@ def autograde(source: Path | str, chapter: str, jobs: int = 1, out: Path | str |
             row.reason = grading.get("reason", "")
             events = grading.get("events", [])
             notes[student] += [n for n in (_event_note(e) for e in events) if n]
-            row.flags += [f"grader: {_event_note(e)}" for e in events if e.get("kind") in ("restored", "tampered", "guard-failed")]
+            row.flags += [
+                f"grader: {_event_note(e)}" for e in events if e.get("kind") in ("restored", "tampered", "guard-failed")
+            ]
             if row.status == "graded" and not row.reason:
                 memory = [e["detail"] for e in events if e.get("kind") == "memory"]
                 row.reason = memory[0] if memory else ""
@@ -384,20 +411,28 @@ def autograde(source: Path | str, chapter: str, jobs: int = 1, out: Path | str |
     # Feedback pages and the CSV.
     for student, row in rows.items():
         result = results.get(student, {})
-        table = [{"test": gid, "result": (result.get("results", {}).get(gid, "not run") if row.status != "invalid" else "not run"),
-                  "points": row.points.get(gid, 0.0), "max": max_points[gid],
-                  "message": (result.get("messages", {}).get(gid, "") if row.status != "invalid" else "")}
-                 for gid in graded_ids]
-        summary = feedback.summary_html(student, chapter, row.status, row.reason, row.total, row.max,
-                                        table, notes.get(student, []), row.flags)
+        table = [
+            {
+                "test": gid,
+                "result": (result.get("results", {}).get(gid, "not run") if row.status != "invalid" else "not run"),
+                "points": row.points.get(gid, 0.0),
+                "max": max_points[gid],
+                "message": (result.get("messages", {}).get(gid, "") if row.status != "invalid" else ""),
+            }
+            for gid in graded_ids
+        ]
+        summary = feedback.summary_html(
+            student, chapter, row.status, row.reason, row.total, row.max, table, notes.get(student, []), row.flags
+        )
         html_path = work / "jobs" / student / "feedback" / student / chapter / f"{chapter}.html"
         page = html_path.read_text(encoding="utf-8") if html_path.exists() and row.status != "invalid" else None
         dest = root / "feedback" / student / chapter
         if dest.exists():
             shutil.rmtree(dest)
         dest.mkdir(parents=True)
-        (dest / f"{chapter}.html").write_text(feedback.page_with_summary(page, summary, f"{chapter}: {student}"),
-                                              encoding="utf-8")
+        (dest / f"{chapter}.html").write_text(
+            feedback.page_with_summary(page, summary, f"{chapter}: {student}"), encoding="utf-8"
+        )
         # nbgrader's release_feedback names each page after the submission's secret and reads its timestamp
         # from these two files beside the page (nbgrader's generate_feedback copies them the same way).
         for name in ("timestamp.txt", "submission_secret.txt"):
@@ -412,15 +447,28 @@ def autograde(source: Path | str, chapter: str, jobs: int = 1, out: Path | str |
         writer.writerow(["student", *graded_ids, "total", "max", "status", "reason", "flags"])
         for student in sorted(rows):
             row = rows[student]
-            writer.writerow([student, *(f"{row.points.get(g, 0.0):g}" for g in graded_ids), f"{row.total:g}",
-                             f"{row.max:g}", row.status, row.reason, "; ".join(row.flags)[:1000]])
+            writer.writerow(
+                [
+                    student,
+                    *(f"{row.points.get(g, 0.0):g}" for g in graded_ids),
+                    f"{row.total:g}",
+                    f"{row.max:g}",
+                    row.status,
+                    row.reason,
+                    "; ".join(row.flags)[:1000],
+                ]
+            )
 
     seconds = time.time() - start
     counts = {s: sum(r.status == s for r in rows.values()) for s in STATUSES}
-    echo(f"graded {len(rows)} submission(s) of {chapter} in {seconds:.0f} s with {jobs} job(s) "
-         f"({seconds / max(1, len(rows)):.1f} s each): " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
-    echo(f"grades: {csv_path}\nfeedback: {root / 'feedback'}/<student>/{chapter}/{chapter}.html\n"
-         f"gradebook: {root / 'gradebook.db'} (the formgrader and `nbgrader export` read it)")
+    echo(
+        f"graded {len(rows)} submission(s) of {chapter} in {seconds:.0f} s with {jobs} job(s) "
+        f"({seconds / max(1, len(rows)):.1f} s each): " + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+    )
+    echo(
+        f"grades: {csv_path}\nfeedback: {root / 'feedback'}/<student>/{chapter}/{chapter}.html\n"
+        f"gradebook: {root / 'gradebook.db'} (the formgrader and `nbgrader export` read it)"
+    )
     failed = [r.student for r in rows.values() if r.grader_error]
     if failed:
         echo(f"the grader itself failed on: {', '.join(failed)} (see {log})")

@@ -32,10 +32,12 @@ SETUP_TAG = "colab-setup"
 INSTALL_ENV = "AIECOURSE_INSTALL_SPEC"
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 # A Colab link to a notebook on GitHub: https://colab.research.google.com/github/OWNER/REPO/blob/BRANCH/PATH
-COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^/\s)\"']+/[^/\s)\"']+/blob/[^/\s)\"']+/"
-                        r"(?P<path>[^\s)\"']+\.ipynb)")
+COLAB_LINK = re.compile(
+    r"https://colab\.research\.google\.com/github/[^/\s)\"']+/[^/\s)\"']+/blob/[^/\s)\"']+/"
+    r"(?P<path>[^\s)\"']+\.ipynb)"
+)
 
-SETUP_SOURCE = '''\
+SETUP_SOURCE = """\
 # Setup. Where the course is not installed (a fresh Colab runtime), this installs it first (about a minute).
 try:
     import aiecourse
@@ -46,18 +48,18 @@ except ImportError:
     importlib.invalidate_caches()
     import aiecourse
 device = aiecourse.get_device()  # the GPU when there is one
-print("aiecourse", aiecourse.__version__, "running on", aiecourse.describe(device))'''
+print("aiecourse", aiecourse.__version__, "running on", aiecourse.describe(device))"""
 
-BADGE_SOURCE = '''\
+BADGE_SOURCE = """\
 <a href="{url}" target="_parent"><img src="{image}" alt="Open In Colab"/></a>
 
 **In Colab**, run the setup cell below first: it installs the course. For a GPU, choose *Runtime → Change
 runtime type → GPU* before you start (everything also runs on a CPU). **On your own machine**, `make lab`
-opens the course in JupyterLab (see the README).'''
+opens the course in JupyterLab (see the README)."""
 
-BADGE_SOURCE_NO_COLAB = '''\
+BADGE_SOURCE_NO_COLAB = """\
 **Not installed yet?** The setup cell below installs the course. **On your own machine**, `make lab`
-opens the course in JupyterLab (see the README).'''
+opens the course in JupyterLab (see the README)."""
 
 
 def github_owner_repo(repository: str) -> tuple[str, str] | None:
@@ -128,6 +130,7 @@ class ColabSetup(NbGraderPreprocessor):
 
 # --- the configured values, and the README's links ------------------------------------------------
 
+
 def configured() -> tuple[str, str]:
     """``(repository, branch)`` as ``grader/nbgrader_config.py`` sets them."""
     from traitlets.config.loader import PyFileConfigLoader
@@ -142,6 +145,7 @@ def configured() -> tuple[str, str]:
 
 def sync_readme_links(text: str, repository: str, branch: str) -> str:
     """``text`` with every Colab link to a notebook pointed at ``repository`` / ``branch``."""
+
     def repl(m: re.Match) -> str:
         return colab_url(repository, branch, m.group("path")) or m.group(0)
 

@@ -14,14 +14,16 @@ from __future__ import annotations
 import html
 import re
 
-from traitlets import Unicode
-
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 RESULT_NAMES = {
-    "NotRun": "not run", "CellTimeoutError": "timed out", "KernelDied": "kernel died",
-    "TamperError": "tampered with", "GraderCheckFailed": "not checked",
+    "NotRun": "not run",
+    "CellTimeoutError": "timed out",
+    "KernelDied": "kernel died",
+    "TamperError": "tampered with",
+    "GraderCheckFailed": "not checked",
 }
 
 
@@ -46,8 +48,14 @@ def _is_cell_frame(chunk: str, execution_count) -> bool:
     plain = ANSI.sub("", chunk)
     if execution_count is None:
         return False
-    return any(marker in plain for marker in (f"Cell In[{execution_count}]", f"Input In [{execution_count}]",
-                                                f"<ipython-input-{execution_count}-"))
+    return any(
+        marker in plain
+        for marker in (
+            f"Cell In[{execution_count}]",
+            f"Input In [{execution_count}]",
+            f"<ipython-input-{execution_count}-",
+        )
+    )
 
 
 def sanitize_traceback(traceback: list[str], execution_count) -> list[str]:
@@ -111,26 +119,43 @@ STYLE = """<style>
 </style>"""
 
 
-def summary_html(student: str, chapter: str, status: str, reason: str, score: float, max_score: float,
-                 rows: list[dict], notes: list[str], flags: list[str]) -> str:
+def summary_html(
+    student: str,
+    chapter: str,
+    status: str,
+    reason: str,
+    score: float,
+    max_score: float,
+    rows: list[dict],
+    notes: list[str],
+    flags: list[str],
+) -> str:
     """The block at the top of a feedback page. ``rows``: dicts with test, result, points, max, message."""
-    parts = [STYLE, '<div class="aiecourse-summary">',
-             f"<h2>{_e(chapter)}: feedback for {_e(student)}</h2>",
-             f"<p><b>Score: {score:g} / {max_score:g}</b> &middot; status: <b>{_e(status)}</b></p>"]
+    parts = [
+        STYLE,
+        '<div class="aiecourse-summary">',
+        f"<h2>{_e(chapter)}: feedback for {_e(student)}</h2>",
+        f"<p><b>Score: {score:g} / {max_score:g}</b> &middot; status: <b>{_e(status)}</b></p>",
+    ]
     if reason:
         parts.append(f"<p>{_e(reason[:1].upper() + reason[1:])}.</p>")
     if rows:
         parts.append("<table><tr><th>test</th><th>result</th><th>points</th><th>what went wrong</th></tr>")
         for r in rows:
             css = "passed" if r["result"] == "passed" else "bad"
-            parts.append(f'<tr><td>{_e(r["test"])}</td><td class="{css}">{_e(r["result"])}</td>'
-                         f'<td>{r["points"]:g} / {r["max"]:g}</td><td class="msg">{_e(r["message"])}</td></tr>')
+            parts.append(
+                f'<tr><td>{_e(r["test"])}</td><td class="{css}">{_e(r["result"])}</td>'
+                f'<td>{r["points"]:g} / {r["max"]:g}</td><td class="msg">{_e(r["message"])}</td></tr>'
+            )
         parts.append("</table>")
     if notes:
         parts.append("<p>The grader noticed:</p><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
     if flags:
-        parts.append("<p>Your notebook is flagged for your instructor to review, because of this code:</p><ul>"
-                     + "".join(f"<li>{_e(f)}</li>" for f in flags) + "</ul>")
+        parts.append(
+            "<p>Your notebook is flagged for your instructor to review, because of this code:</p><ul>"
+            + "".join(f"<li>{_e(f)}</li>" for f in flags)
+            + "</ul>"
+        )
     parts.append("</div>")
     return "\n".join(parts)
 
@@ -138,9 +163,11 @@ def summary_html(student: str, chapter: str, status: str, reason: str, score: fl
 def page_with_summary(notebook_html: str | None, summary: str, title: str) -> str:
     """The nbgrader feedback page with the summary on top, or a page of the summary alone."""
     if notebook_html is None:
-        return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{_e(title)}</title></head>"
-                f"<body>\n{summary}\n</body></html>\n")
+        return (
+            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{_e(title)}</title></head>'
+            f"<body>\n{summary}\n</body></html>\n"
+        )
     match = re.search(r"<body[^>]*>", notebook_html)
     if match is None:
         return summary + notebook_html
-    return notebook_html[: match.end()] + "\n" + summary + "\n" + notebook_html[match.end():]
+    return notebook_html[: match.end()] + "\n" + summary + "\n" + notebook_html[match.end() :]

@@ -41,7 +41,9 @@ SAFE_ID = re.compile(r"[^A-Za-z0-9_.@+-]")
 class SubmissionIntake(LoggingConfigurable):
     """Settings of the intake (``c.SubmissionIntake...`` in ``grader/nbgrader_config.py``)."""
 
-    max_notebook_bytes = Integer(512 * 2 ** 20, help="a notebook file larger than this is not read (invalid)").tag(config=True)
+    max_notebook_bytes = Integer(512 * 2**20, help="a notebook file larger than this is not read (invalid)").tag(
+        config=True
+    )
 
 
 @dataclass
@@ -74,8 +76,11 @@ class ChapterInfo:
         return [nbgrader_meta(c)["grade_id"] for c in self.source.cells if nbgrader_meta(c).get("grade")]
 
     def points(self) -> dict[str, float]:
-        return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c).get("points", 0))
-                for c in self.source.cells if nbgrader_meta(c).get("grade")}
+        return {
+            nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c).get("points", 0))
+            for c in self.source.cells
+            if nbgrader_meta(c).get("grade")
+        }
 
 
 def known_chapter_ids(solutions: Path = SOLUTIONS) -> dict[str, set[str]]:
@@ -98,9 +103,13 @@ def safe_student_id(raw: str) -> str:
 
 # --- finding the submissions ---------------------------------------------------------------------------
 
+
 def _notebooks_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.ipynb")
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    return sorted(
+        p
+        for p in folder.rglob("*.ipynb")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
 
 
 def _timestamp_in(folder: Path) -> str | None:
@@ -113,7 +122,9 @@ def _secret_in(folder: Path) -> str | None:
     return secret.read_text() or None if secret.is_file() else None
 
 
-def find_submissions(source: Path, chapter: str, config=None, workdir: Path | None = None) -> tuple[list[Submission], list[str], str]:
+def find_submissions(
+    source: Path, chapter: str, config=None, workdir: Path | None = None
+) -> tuple[list[Submission], list[str], str]:
     """The submissions in ``source``, warnings for the instructor, and the layout's name."""
     source = Path(source)
     if source.is_file():
@@ -129,16 +140,21 @@ def find_submissions(source: Path, chapter: str, config=None, workdir: Path | No
         subs, warnings, seen = [], [], set()
         for student_dir in sorted(nbgrader_style):
             folder = student_dir / chapter
-            sub = Submission(safe_student_id(student_dir.name), timestamp=_timestamp_in(folder),
-                             secret=_secret_in(folder))
+            sub = Submission(
+                safe_student_id(student_dir.name), timestamp=_timestamp_in(folder), secret=_secret_in(folder)
+            )
             if sub.student in seen:
                 warnings.append(f"student folder {student_dir.name!r}: its safe id {sub.student!r} is taken; skipped")
                 continue
             seen.add(sub.student)
             if sub.student != student_dir.name:
                 warnings.append(f"student folder {student_dir.name!r} graded as {sub.student!r} (safe id)")
-            _choose(sub, _notebooks_in(folder), [p.name for p in folder.rglob("*") if p.is_file()],
-                    {p: str(p.relative_to(folder)) for p in _notebooks_in(folder)})
+            _choose(
+                sub,
+                _notebooks_in(folder),
+                [p.name for p in folder.rglob("*") if p.is_file()],
+                {p: str(p.relative_to(folder)) for p in _notebooks_in(folder)},
+            )
             subs.append(sub)
         return subs, warnings, "nbgrader submitted/<student>/<chapter>/"
     flat = sorted(p for p in source.iterdir() if p.is_file() and p.suffix == ".ipynb")
@@ -157,8 +173,10 @@ def find_submissions(source: Path, chapter: str, config=None, workdir: Path | No
         if others:
             warnings.append(f"ignored {len(others)} file(s) that are not notebooks: {', '.join(others[:5])}")
         return subs, warnings, "flat folder of <student>.ipynb"
-    raise ValueError(f"{source}: found neither {chapter} folders (nbgrader's submitted/<student>/{chapter}/), "
-                     "nor <student>.ipynb files")
+    raise ValueError(
+        f"{source}: found neither {chapter} folders (nbgrader's submitted/<student>/{chapter}/), "
+        "nor <student>.ipynb files"
+    )
 
 
 def _from_archive(archive: Path, chapter: str, config, workdir: Path | None) -> tuple[list[Submission], list[str]]:
@@ -181,10 +199,14 @@ def _from_archive(archive: Path, chapter: str, config, workdir: Path | None) -> 
             continue
         info = collector._match(str(path))  # the plugin's own matching, for every file (not only .ipynb)
         if not info or not info.get("student_id"):
-            warnings.append(f"{path.relative_to(base / 'extracted')}: no student in its name "
-                            f"(FileNameCollectorPlugin.named_regexp); skipped")
+            warnings.append(
+                f"{path.relative_to(base / 'extracted')}: no student in its name "
+                f"(FileNameCollectorPlugin.named_regexp); skipped"
+            )
             continue
-        entry = per_student.setdefault(safe_student_id(info["student_id"]), {"notebooks": {}, "files": [], "stamp": None})
+        entry = per_student.setdefault(
+            safe_student_id(info["student_id"]), {"notebooks": {}, "files": [], "stamp": None}
+        )
         entry["files"].append(path.name)
         stamp = info.get("timestamp")
         if stamp:
@@ -222,15 +244,22 @@ def _choose(sub: Submission, candidates: list[Path], files: list[str], names: di
 
 # --- reading and checking one notebook -----------------------------------------------------------------
 
+
 def read_notebook(path: Path, max_bytes: int) -> tuple[nbformat.NotebookNode | None, str | None]:
     size = path.stat().st_size
     if size > max_bytes:
-        return None, f"the notebook file is {size / 2**20:.0f} MB, more than the {max_bytes / 2**20:.0f} MB the grader reads"
+        return (
+            None,
+            f"the notebook file is {size / 2**20:.0f} MB, more than the {max_bytes / 2**20:.0f} MB the grader reads",
+        )
     raw = path.read_bytes()
     try:
         data = json.loads(raw.decode("utf-8", errors="replace"))
     except json.JSONDecodeError as e:
-        return None, f"the file is not valid notebook JSON ({e.msg} at line {e.lineno}, column {e.colno}): was it saved completely?"
+        return (
+            None,
+            f"the file is not valid notebook JSON ({e.msg} at line {e.lineno}, column {e.colno}): was it saved completely?",
+        )
     if not isinstance(data, dict) or not isinstance(data.get("cells", data.get("worksheets")), list):
         return None, "the file is JSON but not a Jupyter notebook (no cells)"
     try:
@@ -269,12 +298,16 @@ def check_notebook(sub: Submission, info: ChapterInfo, chapters: dict[str, set[s
         _, _, path, nb = readable[0]
         name = sub.names[path]
         ids = _ids(nb)
-        others = sorted(((len(ids & g), ch) for ch, g in chapters.items() if ch != info.chapter and ids & g), reverse=True)
+        others = sorted(
+            ((len(ids & g), ch) for ch, g in chapters.items() if ch != info.chapter and ids & g), reverse=True
+        )
         stem = Path(name).stem
         if others:
             sub.problem = f"{name} is chapter {others[0][1]}'s notebook, not {info.chapter}'s"
         elif CHAPTER_NAME.match(stem) and stem != info.chapter:
-            sub.problem = f"{name} looks like chapter {stem}'s notebook, not {info.chapter}'s (it has none of its cells)"
+            sub.problem = (
+                f"{name} looks like chapter {stem}'s notebook, not {info.chapter}'s (it has none of its cells)"
+            )
         else:
             sub.problem = f"{name} has none of {info.chapter}'s cells: submit the chapter's notebook"
         return None
@@ -291,6 +324,7 @@ def check_notebook(sub: Submission, info: ChapterInfo, chapters: dict[str, set[s
 
 
 # --- repairing what a learner may have changed ----------------------------------------------------------
+
 
 def prepare(nb, info: ChapterInfo) -> tuple[nbformat.NotebookNode, list[str]]:
     """Give every known cell its source metadata back, drop fake ones, put back deleted course cells."""
@@ -334,7 +368,7 @@ def prepare(nb, info: ChapterInfo) -> tuple[nbformat.NotebookNode, list[str]]:
     order = [nbgrader_meta(c)["grade_id"] for c in info.source.cells if nbgrader_meta(c).get("grade_id")]
     missing = [g for g in order if g not in seen]
     for grade_id in reversed(missing):
-        after = order[order.index(grade_id) + 1:]
+        after = order[order.index(grade_id) + 1 :]
         position = len(nb.cells)
         for i, cell in enumerate(nb.cells):
             if nbgrader_meta(cell).get("grade_id") in after:
@@ -353,15 +387,39 @@ def prepare(nb, info: ChapterInfo) -> tuple[nbformat.NotebookNode, list[str]]:
 # --- code that tampers with the tests -------------------------------------------------------------------
 
 SUSPICIOUS_NAMES = {
-    "gc": "inspects the interpreter's objects (gc)", "ctypes": "uses ctypes", "inspect": "inspects frames (inspect)",
-    "builtins": "changes builtins", "importlib": "re-imports modules (importlib)", "grader": "uses the grader's code",
-    "__aiecourse_guard__": "touches the grader's guard", "get_ipython": "changes how the notebook runs (get_ipython)",
-    "subprocess": "starts processes (subprocess)", "signal": "handles signals",
+    "gc": "inspects the interpreter's objects (gc)",
+    "ctypes": "uses ctypes",
+    "inspect": "inspects frames (inspect)",
+    "builtins": "changes builtins",
+    "importlib": "re-imports modules (importlib)",
+    "grader": "uses the grader's code",
+    "__aiecourse_guard__": "touches the grader's guard",
+    "get_ipython": "changes how the notebook runs (get_ipython)",
+    "subprocess": "starts processes (subprocess)",
+    "signal": "handles signals",
 }
 SUSPICIOUS_ATTRS = {
-    "settrace", "setprofile", "_getframe", "modules", "displayhook", "excepthook", "__torch_function__",
-    "__torch_dispatch__", "_make_subclass", "__closure__", "__globals__", "__code__", "__builtins__", "__dict__",
-    "_exit", "kill", "abort", "environ", "input_transformers_post", "input_transformers_cleanup", "ast_transformers",
+    "settrace",
+    "setprofile",
+    "_getframe",
+    "modules",
+    "displayhook",
+    "excepthook",
+    "__torch_function__",
+    "__torch_dispatch__",
+    "_make_subclass",
+    "__closure__",
+    "__globals__",
+    "__code__",
+    "__builtins__",
+    "__dict__",
+    "_exit",
+    "kill",
+    "abort",
+    "environ",
+    "input_transformers_post",
+    "input_transformers_cleanup",
+    "ast_transformers",
 }
 SUSPICIOUS_CALLS = {"exec", "eval", "compile", "__import__", "globals", "vars", "setattr", "delattr"}
 
@@ -425,9 +483,11 @@ def scan_source(nb, info: ChapterInfo) -> list[str]:
             elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
                 targets = [node.target]
             for target in targets:
-                for t in (target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]):
+                for t in target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]:
                     if isinstance(t, (ast.Attribute, ast.Subscript)) and root(t) in module_names:
-                        findings.append(f"{line}: changes {dotted(t) if isinstance(t, ast.Attribute) else root(t) + '[...]'}")
+                        findings.append(
+                            f"{line}: changes {dotted(t) if isinstance(t, ast.Attribute) else root(t) + '[...]'}"
+                        )
                     elif isinstance(t, ast.Name) and t.id in given_names:
                         findings.append(f"{line}: re-defines {t.id}, which the notebook gives")
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in given_names:
@@ -442,11 +502,19 @@ def scan_source(nb, info: ChapterInfo) -> list[str]:
                     top = (alias.name if isinstance(node, ast.Import) else (node.module or "")).split(".")[0]
                     if top in SUSPICIOUS_NAMES:
                         findings.append(f"{line}: {SUSPICIOUS_NAMES[top]}")
-                    if name in given_names and isinstance(node, ast.ImportFrom) and node.module != "aiecourse.checks" \
-                            and not (node.module or "").startswith("torch"):
+                    if (
+                        name in given_names
+                        and isinstance(node, ast.ImportFrom)
+                        and node.module != "aiecourse.checks"
+                        and not (node.module or "").startswith("torch")
+                    ):
                         findings.append(f"{line}: re-defines {name}, which the notebook gives")
-            if isinstance(node, ast.Name) and node.id in SUSPICIOUS_NAMES and isinstance(node.ctx, ast.Load) \
-                    and node.id not in ("signal", "inspect"):
+            if (
+                isinstance(node, ast.Name)
+                and node.id in SUSPICIOUS_NAMES
+                and isinstance(node.ctx, ast.Load)
+                and node.id not in ("signal", "inspect")
+            ):
                 findings.append(f"{line}: {SUSPICIOUS_NAMES[node.id]}")
             if isinstance(node, ast.Attribute) and node.attr in SUSPICIOUS_ATTRS:
                 findings.append(f"{line}: uses {dotted(node) or node.attr}")
@@ -457,4 +525,3 @@ def scan_source(nb, info: ChapterInfo) -> list[str]:
         if f not in unique:
             unique.append(f)
     return unique
-

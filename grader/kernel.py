@@ -30,7 +30,7 @@ def main(argv: list[str]) -> None:
     if "--" not in argv:
         raise SystemExit("usage: python -m grader.kernel [--memory BYTES] [--file-size BYTES] -- IPYKERNEL_ARGS")
     split = argv.index("--")
-    ours, kernel_args = argv[:split], argv[split + 1:]
+    ours, kernel_args = argv[:split], argv[split + 1 :]
     options = dict(zip(ours[::2], ours[1::2]))
     memory = int(options.get("--memory", 0))
     file_size = int(options.get("--file-size", 0))

@@ -38,13 +38,42 @@ import warnings
 GUARD_NAME = "__aiecourse_guard__"
 KEY_ENV = "AIECOURSE_GUARD_KEY"
 PACKAGES = ("torch", "numpy", "aiecourse")
-MODULES = ("builtins", "math", "cmath", "random", "operator", "functools", "itertools", "copy",
-           "contextlib", "numbers", "collections", "statistics", "warnings")
+MODULES = (
+    "builtins",
+    "math",
+    "cmath",
+    "random",
+    "operator",
+    "functools",
+    "itertools",
+    "copy",
+    "contextlib",
+    "numbers",
+    "collections",
+    "statistics",
+    "warnings",
+)
 # Submodules that their packages load lazily (``np.testing`` on first use): imported before the snapshot.
-SUBMODULES = ("numpy.testing", "numpy.linalg", "numpy.random", "torch.testing", "torch.nn.functional",
-              "torch.nn.init", "torch.linalg", "torch.special", "torch.fft", "torch.distributions")
-_TRUSTED_KINDS = (types.ModuleType, property, staticmethod, classmethod, types.GetSetDescriptorType,
-                  types.MemberDescriptorType)
+SUBMODULES = (
+    "numpy.testing",
+    "numpy.linalg",
+    "numpy.random",
+    "torch.testing",
+    "torch.nn.functional",
+    "torch.nn.init",
+    "torch.linalg",
+    "torch.special",
+    "torch.fft",
+    "torch.distributions",
+)
+_TRUSTED_KINDS = (
+    types.ModuleType,
+    property,
+    staticmethod,
+    classmethod,
+    types.GetSetDescriptorType,
+    types.MemberDescriptorType,
+)
 
 
 def _trusted_kind(value) -> bool:
@@ -140,8 +169,11 @@ class Guard:
                 plt.close(plt.figure())
             except Exception:  # noqa: BLE001
                 pass
-            modules = [(n, m) for n, m in list(sys.modules.items()) if isinstance(m, types.ModuleType)
-                       and (n in MODULES or (n.split(".")[0] in PACKAGES and _public(n)))]
+            modules = [
+                (n, m)
+                for n, m in list(sys.modules.items())
+                if isinstance(m, types.ModuleType) and (n in MODULES or (n.split(".")[0] in PACKAGES and _public(n)))
+            ]
             classes: dict[int, tuple[str, type]] = {}
             for name, mod in modules:
                 owner = _Owner(mod, name, additions=False)
@@ -174,9 +206,14 @@ class Guard:
                         self._lists.append((f"input_transformer_manager.{label}", lst, list(lst)))
                 for event, lst in shell.events.callbacks.items():
                     self._lists.append((f"get_ipython().events[{event!r}]", lst, list(lst)))
-        self._sys = {"settrace": sys.gettrace(), "setprofile": sys.getprofile(),
-                     "displayhook": sys.displayhook, "excepthook": sys.excepthook,
-                     "stdout": sys.stdout, "stderr": sys.stderr}
+        self._sys = {
+            "settrace": sys.gettrace(),
+            "setprofile": sys.getprofile(),
+            "displayhook": sys.displayhook,
+            "excepthook": sys.excepthook,
+            "stdout": sys.stdout,
+            "stderr": sys.stderr,
+        }
 
     # -- checks -----------------------------------------------------------------------------------
     def _state(self, restore: bool, audit_streams: bool) -> list[str]:
@@ -188,8 +225,14 @@ class Guard:
                 changed.append(label)
                 if restore:
                     lst[:] = snap
-        now = {"settrace": sys.gettrace(), "setprofile": sys.getprofile(), "displayhook": sys.displayhook,
-               "excepthook": sys.excepthook, "stdout": sys.stdout, "stderr": sys.stderr}
+        now = {
+            "settrace": sys.gettrace(),
+            "setprofile": sys.getprofile(),
+            "displayhook": sys.displayhook,
+            "excepthook": sys.excepthook,
+            "stdout": sys.stdout,
+            "stderr": sys.stderr,
+        }
         for name, value in self._sys.items():
             if now[name] is not value:
                 if audit_streams or name not in ("stdout", "stderr"):

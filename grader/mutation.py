@@ -33,11 +33,6 @@ from .notebooks import REPO_ROOT, is_graded, nbgrader_meta, notebook_path
 MUTANTS_DIR = REPO_ROOT / "tests" / "mutants"
 
 
-def is_slow(cell) -> bool:
-    """Cells tagged ``slow`` (a training run, a benchmark plot) are skipped: no graded cell may need them."""
-    return "slow" in cell.get("metadata", {}).get("tags", [])
-
-
 def is_skipped(cell) -> bool:
     """Cells the runner does not execute: ``slow`` ones, and the Colab setup cell (it may install packages)."""
     tags = cell.get("metadata", {}).get("tags", [])
@@ -118,8 +113,11 @@ class ChapterReport:
 
     @property
     def ok(self) -> bool:
-        return (self.solution_failure is None and self.caught == len(self.mutants)
-                and self.accepted == len(self.alternatives))
+        return (
+            self.solution_failure is None
+            and self.caught == len(self.mutants)
+            and self.accepted == len(self.alternatives)
+        )
 
 
 def mutation_report(chapter: str) -> ChapterReport:
@@ -137,9 +135,11 @@ def mutation_report(chapter: str) -> ChapterReport:
 
 def print_report(reports: list[ChapterReport], verbose: bool = False) -> None:
     for r in reports:
-        print(f"{r.chapter}: mutants caught {r.caught}/{len(r.mutants)}, "
-              f"alternatives accepted {r.accepted}/{len(r.alternatives)}"
-              + ("" if r.solution_failure is None else f"; THE SOLUTION FAILS: {r.solution_failure}"))
+        print(
+            f"{r.chapter}: mutants caught {r.caught}/{len(r.mutants)}, "
+            f"alternatives accepted {r.accepted}/{len(r.alternatives)}"
+            + ("" if r.solution_failure is None else f"; THE SOLUTION FAILS: {r.solution_failure}")
+        )
         for name, failure in r.mutants.items():
             if failure is None:
                 print(f"  SURVIVED  {name}")

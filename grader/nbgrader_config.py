@@ -6,7 +6,6 @@ in the environment or in a config file outside the repository, e.g. ``~/.jupyter
 """
 
 import os
-import shutil
 import sys
 
 # Plain `nbgrader` from the repository root, without the course installed, still finds grader/.
@@ -17,10 +16,16 @@ if _root not in sys.path:
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.converters import GenerateAssignment  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
 )
 
 from grader.colab import ColabSetup  # noqa: E402
+from grader.environment import put_interpreter_on_path  # noqa: E402
 from grader.feedback import HideHiddenTests  # noqa: E402
 from grader.sandbox import GuardedExecute  # noqa: E402
 
@@ -33,12 +38,9 @@ c.CourseDirectory.release_directory = "course"
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
-# nbgrader creates a new gradebook by running the `alembic` command found on PATH, which fails when the
-# environment's bin/ is not on PATH (`.venv/bin/jupyter lab` without activating the venv: the formgrader's
-# assignment list then never loads). Put this interpreter's bin/ on PATH when alembic is only there.
-_bin = os.path.dirname(sys.executable)
-if shutil.which("alembic") is None and shutil.which("alembic", path=_bin):
-    os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+# nbgrader creates a new gradebook by running `alembic` from PATH: without this, `.venv/bin/jupyter lab`
+# run without activating the venv never loads the formgrader's assignment list (grader/environment.py).
+put_interpreter_on_path()
 
 # The course's repository: learners' Colab runtimes install the course from it, and the "Open in Colab"
 # links open the notebooks from it. A fork sets its own URL here (the one place it is written);
@@ -54,17 +56,22 @@ c.GenerateAssignment.preprocessors = [ColabSetup, *GenerateAssignment.class_trai
 # guard around every test, no points for a test that did not run. `nbgrader autograde`, the
 # formgrader and `python -m grader autograde` all grade this way.
 c.Autograde.autograde_preprocessors = [
-    GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-    AssignLatePenalties, CheckCellMetadata,
+    GuardedExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
 ]
 # Limits per submission. A cell that runs longer than the per-cell limit is interrupted and the rest
 # of the notebook still runs; one that ignores the interrupt loses its kernel.
-c.Execute.timeout = 120                            # seconds per cell
-c.GuardedExecute.submission_timeout = 900          # seconds for the whole notebook
-c.GuardedExecute.memory_limit = 4 * 1024 ** 3      # bytes of address space per kernel (a 50 GB allocation fails in its cell)
-c.GuardedExecute.file_size_limit = 1024 ** 3       # largest file a notebook may write
-c.GuardedExecute.max_output_bytes = 1_000_000      # output kept per cell
-c.GuardedExecute.interrupt_grace = 10              # seconds a timed-out cell has to stop before its kernel is killed
+c.Execute.timeout = 120  # seconds per cell
+c.GuardedExecute.submission_timeout = 900  # seconds for the whole notebook
+c.GuardedExecute.memory_limit = 4 * 1024**3  # bytes of address space per kernel (a 50 GB allocation fails in its cell)
+c.GuardedExecute.file_size_limit = 1024**3  # largest file a notebook may write
+c.GuardedExecute.max_output_bytes = 1_000_000  # output kept per cell
+c.GuardedExecute.interrupt_grace = 10  # seconds a timed-out cell has to stop before its kernel is killed
 # Hidden tests draw their cases from a seed. Grading for credit, set your own secret one:
 #   export AIECOURSE_HIDDEN_SEED=...   (or c.GuardedExecute.hidden_seed = ... in ~/.jupyter/nbgrader_config.py)
 # Left unset here, so the environment decides; without either, the public default of aiecourse.checks.

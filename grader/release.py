@@ -25,9 +25,16 @@ IGNORED = {".ipynb_checkpoints", "__pycache__"}
 def generate(chapter: str, course_root: Path) -> None:
     """Run ``nbgrader generate_assignment`` for one chapter into ``course_root/course/`` (no gradebook)."""
     cmd = [
-        sys.executable, "-m", "nbgrader", "generate_assignment", chapter,
-        "--force", "--no-db", f"--config={CONFIG}",
-        f"--CourseDirectory.root={course_root}", "--log-level=ERROR",
+        sys.executable,
+        "-m",
+        "nbgrader",
+        "generate_assignment",
+        chapter,
+        "--force",
+        "--no-db",
+        f"--config={CONFIG}",
+        f"--CourseDirectory.root={course_root}",
+        "--log-level=ERROR",
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -39,14 +46,14 @@ def _staged(selected: list[str]) -> tuple[tempfile.TemporaryDirectory, Path]:
     tmp = tempfile.TemporaryDirectory(prefix="aiecourse-release-")
     root = Path(tmp.name)
     for chapter in selected:
-        shutil.copytree(SOLUTIONS / chapter, root / "solutions" / chapter,
-                        ignore=shutil.ignore_patterns(*IGNORED))
+        shutil.copytree(SOLUTIONS / chapter, root / "solutions" / chapter, ignore=shutil.ignore_patterns(*IGNORED))
         generate(chapter, root)
     return tmp, root
 
 
 def _differences(a: Path, b: Path) -> list[str]:
     """Relative paths that differ between two chapter folders (missing on either side, or other bytes)."""
+
     def files(d: Path) -> set[str]:
         return {str(p.relative_to(d)) for p in d.rglob("*") if p.is_file() and not IGNORED & set(p.parts)}
 

@@ -29,7 +29,6 @@ What happened is written to the notebook's metadata (``aiecourse_grading``): a s
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import signal
@@ -40,14 +39,13 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
-from traitlets import Bool, Integer, List, Unicode
-
 from nbgrader.preprocessors import Execute
+from traitlets import Bool, Integer, List, Unicode
 
 from . import kernel_guard
 
 METADATA_KEY = "aiecourse_grading"
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -59,8 +57,10 @@ class SandboxKernelManager(AsyncKernelManager):
         cmd = super().format_kernel_cmd(extra_arguments)
         for i in range(1, len(cmd)):
             if cmd[i - 1] == "-m" and cmd[i] in ("ipykernel_launcher", "ipykernel"):
-                return [cmd[0], "-m", "grader.kernel", *self.sandbox_args, "--", *cmd[i + 1:]]
-        raise RuntimeError(f"the grader runs notebooks in Python kernels started by ipykernel; this kernel's command is {cmd}")
+                return [cmd[0], "-m", "grader.kernel", *self.sandbox_args, "--", *cmd[i + 1 :]]
+        raise RuntimeError(
+            f"the grader runs notebooks in Python kernels started by ipykernel; this kernel's command is {cmd}"
+        )
 
 
 def _error(ename: str, evalue: str):
@@ -84,21 +84,36 @@ def _describe_exit(code) -> str:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        hint = {"SIGKILL": "killed (kill -9, or the machine ran out of memory)", "SIGSEGV": "a segmentation fault",
-                "SIGABRT": "aborted (os.abort or a failed C assertion)", "SIGBUS": "a bus error"}.get(name, name)
+        hint = {
+            "SIGKILL": "killed (kill -9, or the machine ran out of memory)",
+            "SIGSEGV": "a segmentation fault",
+            "SIGABRT": "aborted (os.abort or a failed C assertion)",
+            "SIGBUS": "a bus error",
+        }.get(name, name)
         return f"the kernel died: {hint}"
     return f"the kernel exited with code {code} (os._exit(), exit() or quit() in the notebook?)"
 
 
 class GuardedExecute(Execute):
-    submission_timeout = Integer(900, help="seconds the whole notebook may run; the rest is then not run").tag(config=True)
-    interrupt_grace = Integer(10, help="seconds a timed-out cell has to stop after the interrupt, else its kernel is killed").tag(config=True)
+    submission_timeout = Integer(900, help="seconds the whole notebook may run; the rest is then not run").tag(
+        config=True
+    )
+    interrupt_grace = Integer(
+        10, help="seconds a timed-out cell has to stop after the interrupt, else its kernel is killed"
+    ).tag(config=True)
     memory_limit = Integer(4 * GIB, help="bytes of address space per kernel (RLIMIT_AS); 0 = no limit").tag(config=True)
-    file_size_limit = Integer(1 * GIB, help="largest file a kernel may write (RLIMIT_FSIZE); 0 = no limit").tag(config=True)
-    max_output_bytes = Integer(1_000_000, help="output kept per cell; the rest is dropped with a notice").tag(config=True)
-    hidden_seed = Integer(None, allow_none=True,
-                          help="seed of the hidden tests (AIECOURSE_HIDDEN_SEED in each kernel); None: the "
-                               "grader's own AIECOURSE_HIDDEN_SEED, else the public default").tag(config=True)
+    file_size_limit = Integer(1 * GIB, help="largest file a kernel may write (RLIMIT_FSIZE); 0 = no limit").tag(
+        config=True
+    )
+    max_output_bytes = Integer(1_000_000, help="output kept per cell; the rest is dropped with a notice").tag(
+        config=True
+    )
+    hidden_seed = Integer(
+        None,
+        allow_none=True,
+        help="seed of the hidden tests (AIECOURSE_HIDDEN_SEED in each kernel); None: the "
+        "grader's own AIECOURSE_HIDDEN_SEED, else the public default",
+    ).tag(config=True)
     threads = Integer(0, help="OMP/MKL/torch threads per kernel; 0 = the library default").tag(config=True)
     guard = Bool(True, help="run grader.kernel_guard around every graded cell").tag(config=True)
     guard_timeout = Integer(60, help="seconds to wait for the guard's answer").tag(config=True)
@@ -126,7 +141,9 @@ class GuardedExecute(Execute):
 
     def kernel_env(self) -> dict[str, str]:
         env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        env.setdefault("MALLOC_ARENA_MAX", "4")  # glibc reserves 64 MB of address space per arena: keep it for the notebook
+        env.setdefault(
+            "MALLOC_ARENA_MAX", "4"
+        )  # glibc reserves 64 MB of address space per arena: keep it for the notebook
         if self.hidden_seed is not None:
             env["AIECOURSE_HIDDEN_SEED"] = str(self.hidden_seed)
         if self.threads > 0:
@@ -177,8 +194,9 @@ class GuardedExecute(Execute):
     async def _async_request(self, action: str, timeout: float):
         nonce = secrets.token_hex(12)
         expression = f"{kernel_guard.GUARD_NAME}({action!r}, {nonce!r})"
-        msg_id = await ensure_async(self.kc.execute("", silent=True, store_history=False,
-                                                    user_expressions={"g": expression}))
+        msg_id = await ensure_async(
+            self.kc.execute("", silent=True, store_history=False, user_expressions={"g": expression})
+        )
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -257,8 +275,10 @@ class GuardedExecute(Execute):
         if not self._guard_ready:  # before any cell of the submission runs: a failure here is the grader's
             answer, problem = self._request("mark")
             if answer is None:
-                raise RuntimeError(f"the grader's guard is not running in the kernel ({problem}): is the course "
-                                   "(grader, aiecourse) installed in the kernel's environment?")
+                raise RuntimeError(
+                    f"the grader's guard is not running in the kernel ({problem}): is the course "
+                    "(grader, aiecourse) installed in the kernel's environment?"
+                )
             self._guard_ready = True
         if self._stopped is not None:
             if graded:
@@ -266,8 +286,10 @@ class GuardedExecute(Execute):
             return cell, resources
         if time.monotonic() >= self._deadline:
             self._kill_kernel()
-            self._stop("timed out", f"the notebook used up its total time limit ({self.submission_timeout} s) "
-                                    f"before cell {index + 1}")
+            self._stop(
+                "timed out",
+                f"the notebook used up its total time limit ({self.submission_timeout} s) before cell {index + 1}",
+            )
             self._event(index, cell, "timeout", self._stopped[1])
             return self.preprocess_cell(cell, resources, index)
 
@@ -276,8 +298,13 @@ class GuardedExecute(Execute):
             if graded and self.guard:
                 before, problem = self._request("before")
                 if before is None:
-                    cell.outputs = [_error("GraderCheckFailed", "the grader could not check the kernel before this "
-                                           f"test ({problem}): the notebook interfered with how cells run")]
+                    cell.outputs = [
+                        _error(
+                            "GraderCheckFailed",
+                            "the grader could not check the kernel before this "
+                            f"test ({problem}): the notebook interfered with how cells run",
+                        )
+                    ]
                     self._event(index, cell, "guard-failed", problem)
                     return cell, resources
                 if before.get("changed"):
@@ -294,28 +321,43 @@ class GuardedExecute(Execute):
                 alive, _ = self._request("ping", timeout=self.interrupt_grace)
                 if self._total_limited or alive is None:
                     self._kill_kernel()
-                    why = (f"the notebook used up its total time limit ({self.submission_timeout} s) in cell {index + 1}"
-                           if self._total_limited else
-                           f"cell {index + 1} ran past the {limit} ({self.timeout} s) and did not stop when "
-                           "interrupted, so its kernel was stopped")
+                    why = (
+                        f"the notebook used up its total time limit ({self.submission_timeout} s) in cell {index + 1}"
+                        if self._total_limited
+                        else f"cell {index + 1} ran past the {limit} ({self.timeout} s) and did not stop when "
+                        "interrupted, so its kernel was stopped"
+                    )
                     self._stop("timed out", why)
                     self._event(index, cell, "timeout", why)
                 else:
-                    self._event(index, cell, "timeout", f"cell {index + 1} ran past the {limit} ({self.timeout} s) "
-                                                        "and was interrupted")
+                    self._event(
+                        index,
+                        cell,
+                        "timeout",
+                        f"cell {index + 1} ran past the {limit} ({self.timeout} s) and was interrupted",
+                    )
             if self._stopped is None:
                 if given and self.guard:
                     self._request("given")
                 if graded and self.guard:
                     after, problem = self._request("after")
                     if after is None:
-                        cell.outputs.append(_error("GraderCheckFailed", "the grader could not check the kernel after "
-                                                   f"this test ({problem})"))
+                        cell.outputs.append(
+                            _error(
+                                "GraderCheckFailed",
+                                f"the grader could not check the kernel after this test ({problem})",
+                            )
+                        )
                         self._event(index, cell, "guard-failed", problem)
                     elif after.get("changed"):
                         changed = ", ".join(after["changed"])
-                        cell.outputs.append(_error("TamperError", "while this test ran, the notebook's code changed "
-                                                   f"{changed}; tests must run on the unmodified libraries"))
+                        cell.outputs.append(
+                            _error(
+                                "TamperError",
+                                "while this test ran, the notebook's code changed "
+                                f"{changed}; tests must run on the unmodified libraries",
+                            )
+                        )
                         self._event(index, cell, "tampered", changed)
         except DeadKernelError:
             if self._stopped is None:
@@ -330,8 +372,13 @@ class GuardedExecute(Execute):
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
         kind = msg.get("msg_type")
-        probe = {"output_type": kind, "text": content.get("text", ""), "evalue": content.get("evalue", ""),
-                 "traceback": content.get("traceback", []), "data": content.get("data", {})}
+        probe = {
+            "output_type": kind,
+            "text": content.get("text", ""),
+            "evalue": content.get("evalue", ""),
+            "traceback": content.get("traceback", []),
+            "data": content.get("data", {}),
+        }
         size = _output_size(probe)
         used = self._out_bytes.get(cell_index, 0)
         if used + size <= self.max_output_bytes:
@@ -345,20 +392,35 @@ class GuardedExecute(Execute):
         if kind == "stream" and content.get("name") == "stderr":
             if ("stderr", cell_index) not in self._truncated:  # keep the fact that it wrote to stderr
                 self._truncated.add(("stderr", cell_index))
-                outs.append(new_output("stream", name="stderr", text=f"[stderr cut by the grader after {cap:,} bytes]\n"))
+                outs.append(
+                    new_output("stream", name="stderr", text=f"[stderr cut by the grader after {cap:,} bytes]\n")
+                )
             return None
         if cell_index not in self._truncated:
             self._truncated.add(cell_index)
-            outs.append(new_output("stream", name="stdout", text=f"\n[output cut by the grader: this cell printed more "
-                                                                 f"than {cap:,} bytes]\n"))
-            self._events.append({"cell": cell_index, "grade_id": None, "kind": "truncated",
-                                 "detail": f"cell {cell_index + 1} printed more than {cap:,} bytes; the rest was dropped"})
+            outs.append(
+                new_output(
+                    "stream",
+                    name="stdout",
+                    text=f"\n[output cut by the grader: this cell printed more than {cap:,} bytes]\n",
+                )
+            )
+            self._events.append(
+                {
+                    "cell": cell_index,
+                    "grade_id": None,
+                    "kind": "truncated",
+                    "detail": f"cell {cell_index + 1} printed more than {cap:,} bytes; the rest was dropped",
+                }
+            )
         return None
 
     @staticmethod
     def _sanitize_graded(cell) -> None:
         outs = cell.outputs
-        failed = any(o.output_type == "error" or (o.output_type == "stream" and o.get("name") == "stderr") for o in outs)
+        failed = any(
+            o.output_type == "error" or (o.output_type == "stream" and o.get("name") == "stderr") for o in outs
+        )
         results = [i for i, o in enumerate(outs) if o.output_type == "execute_result"]
         keep = results[-1] if results and not failed and results[-1] == len(outs) - 1 else None
         for i in results:
@@ -376,10 +438,16 @@ class GuardedExecute(Execute):
                     why = self._stopped[1] if self._stopped else "the cell was not run"
                     cell.outputs = list(cell.get("outputs", [])) + [_error("NotRun", f"this test did not run: {why}")]
             for out in cell.get("outputs", []):
-                if out.output_type == "error" and (out.get("ename") == "MemoryError"
-                                                   or "can't allocate memory" in out.get("evalue", "")):
-                    self._event(index, cell, "memory", f"cell {index + 1} ran out of memory (the limit is "
-                                                       f"{self.memory_limit / GIB:g} GiB per notebook)")
+                if out.output_type == "error" and (
+                    out.get("ename") == "MemoryError" or "can't allocate memory" in out.get("evalue", "")
+                ):
+                    self._event(
+                        index,
+                        cell,
+                        "memory",
+                        f"cell {index + 1} ran out of memory (the limit is "
+                        f"{self.memory_limit / GIB:g} GiB per notebook)",
+                    )
                     break
         reason = self._stopped[1] if self._stopped else ""
         if not reason:
@@ -389,6 +457,10 @@ class GuardedExecute(Execute):
             "status": self._status,
             "reason": reason,
             "events": self._events,
-            "limits": {"cell_timeout_s": self.timeout, "submission_timeout_s": self.submission_timeout,
-                       "memory_bytes": self.memory_limit, "max_output_bytes": self.max_output_bytes},
+            "limits": {
+                "cell_timeout_s": self.timeout,
+                "submission_timeout_s": self.submission_timeout,
+                "memory_bytes": self.memory_limit,
+                "max_output_bytes": self.max_output_bytes,
+            },
         }

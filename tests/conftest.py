@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-# nbgrader creates a new gradebook by running `alembic` from PATH: the one installed beside this Python.
-os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+from grader.environment import put_interpreter_on_path
+from grader.notebooks import chapters, execute, notebook_path
 
-from grader.notebooks import chapters, execute, notebook_path  # noqa: E402
+put_interpreter_on_path()  # nbgrader creates a gradebook by running the `alembic` beside this Python
 
 REPORT_DIR = Path(__file__).resolve().parents[1] / "artifacts"
 _executed: dict[tuple[str, bool], object] = {}
@@ -35,6 +34,24 @@ def executed_notebook(chapter: str, released: bool):
     return _executed[key]
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--chapter",
+        action="append",
+        default=[],
+        help="run the per-chapter tests for this chapter only (repeatable), e.g. --chapter 02_attention",
+    )
+
+
+def selected_chapters(config) -> list[str]:
+    """The chapters this run covers: all of them, or those given with --chapter (each must exist)."""
+    wanted = config.getoption("--chapter")
+    unknown = [c for c in wanted if c not in chapters()]
+    if unknown:
+        raise pytest.UsageError(f"unknown chapter(s) {unknown}; the chapters are: {', '.join(chapters())}")
+    return wanted or chapters()
+
+
 def pytest_generate_tests(metafunc):
     if "chapter" in metafunc.fixturenames:
-        metafunc.parametrize("chapter", chapters())
+        metafunc.parametrize("chapter", selected_chapters(metafunc.config))

@@ -19,8 +19,13 @@ from grader.mutation import load_spec
 from grader.notebooks import COURSE, SOLUTIONS, nbgrader_meta
 
 CHAPTER = "02_attention"
-TESTS = ["test_scaled_dot_product_attention", "test_causal_mask", "test_split_merge_heads",
-         "test_MultiHeadAttention", "test_mha_in_gpt"]
+TESTS = [
+    "test_scaled_dot_product_attention",
+    "test_causal_mask",
+    "test_split_merge_heads",
+    "test_MultiHeadAttention",
+    "test_mha_in_gpt",
+]
 POINTS = dict(zip(TESTS, [3, 2, 2, 3, 2]))
 
 
@@ -66,8 +71,28 @@ def append_to(nb, grade_id: str, source: str):
     return nb
 
 
-STUDENTS = ["correct", "blank", "loop", "swallow", "membomb", "sysexit", "osexit", "kill9", "deleted", "edited",
-            "patcher", "transformer", "during", "inject", "skiptag", "corrupt", "otherch", "renamed", "missing", "bigout"]
+STUDENTS = [
+    "correct",
+    "blank",
+    "loop",
+    "swallow",
+    "membomb",
+    "sysexit",
+    "osexit",
+    "kill9",
+    "deleted",
+    "edited",
+    "patcher",
+    "transformer",
+    "during",
+    "inject",
+    "skiptag",
+    "corrupt",
+    "otherch",
+    "renamed",
+    "missing",
+    "bigout",
+]
 
 
 def hostile_class() -> dict[str, tuple[object, Expect]]:
@@ -79,18 +104,32 @@ def hostile_class() -> dict[str, tuple[object, Expect]]:
     nb = insert_after(solution(), "causal_mask", "while True:  # an endless loop in a cell of its own\n    pass")
     c["loop"] = (nb, Expect("timed out", TESTS, reason="per-cell time limit", feedback=["was interrupted"]))
 
-    nb = append_to(solution(), "causal_mask", """
+    nb = append_to(
+        solution(),
+        "causal_mask",
+        """
 def causal_mask(q_len, k_len=None, device=None):  # swallows the interrupt: only killing its kernel stops it
     import time
     while True:
         try:
             time.sleep(0.05)
         except BaseException:
-            pass""")
-    c["swallow"] = (nb, Expect("timed out", ["test_scaled_dot_product_attention"], reason="did not stop when interrupted",
-                               feedback=["did not stop when interrupted"]))
+            pass""",
+    )
+    c["swallow"] = (
+        nb,
+        Expect(
+            "timed out",
+            ["test_scaled_dot_product_attention"],
+            reason="did not stop when interrupted",
+            feedback=["did not stop when interrupted"],
+        ),
+    )
 
-    nb = insert_after(solution(), "scaled_dot_product_attention", """
+    nb = insert_after(
+        solution(),
+        "scaled_dot_product_attention",
+        """
 import numpy as np
 
 def grab(gib):
@@ -103,33 +142,62 @@ try:
     grab(12)  # 12 GiB at most, so that a broken limit cannot take the test machine down
     print("NO MEMORY LIMIT")
 except MemoryError:
-    print("memory limit reached")""")
+    print("memory limit reached")""",
+    )
     nb = insert_after(nb, "causal_mask", "huge = torch.ones(50 * 2 ** 30, dtype=torch.uint8)  # 50 GB")
     c["membomb"] = (nb, Expect("graded", TESTS, reason="ran out of memory", feedback=["ran out of memory"]))
 
     nb = insert_after(solution(), "scaled_dot_product_attention", "import sys\nsys.exit()")
-    nb = append_to(nb, "split_merge_heads", """
+    nb = append_to(
+        nb,
+        "split_merge_heads",
+        """
 _split_heads = split_heads
 
 def split_heads(x, n_heads):
     if n_heads == 3:
         raise SystemExit(1)  # an exit inside the function under test
-    return _split_heads(x, n_heads)""")
-    c["sysexit"] = (nb, Expect("graded", ["test_scaled_dot_product_attention", "test_causal_mask", "test_mha_in_gpt"],
-                               feedback=["SystemExit"]))
+    return _split_heads(x, n_heads)""",
+    )
+    c["sysexit"] = (
+        nb,
+        Expect(
+            "graded",
+            ["test_scaled_dot_product_attention", "test_causal_mask", "test_mha_in_gpt"],
+            feedback=["SystemExit"],
+        ),
+    )
 
     nb = insert_after(solution(), "split_merge_heads", "import os\nos._exit(1)")
-    c["osexit"] = (nb, Expect("crashed", ["test_scaled_dot_product_attention", "test_causal_mask"],
-                              reason="exited with code 1", feedback=["did not run"]))
+    c["osexit"] = (
+        nb,
+        Expect(
+            "crashed",
+            ["test_scaled_dot_product_attention", "test_causal_mask"],
+            reason="exited with code 1",
+            feedback=["did not run"],
+        ),
+    )
 
-    nb = append_to(solution(), "split_merge_heads", """
+    nb = append_to(
+        solution(),
+        "split_merge_heads",
+        """
 _merge_heads = merge_heads
 
 def merge_heads(x):
     import os, signal
-    os.kill(os.getpid(), signal.SIGKILL)  # the kernel dies inside a test""")
-    c["kill9"] = (nb, Expect("crashed", ["test_scaled_dot_product_attention", "test_causal_mask"],
-                             reason="killed", feedback=["kernel died"]))
+    os.kill(os.getpid(), signal.SIGKILL)  # the kernel dies inside a test""",
+    )
+    c["kill9"] = (
+        nb,
+        Expect(
+            "crashed",
+            ["test_scaled_dot_product_attention", "test_causal_mask"],
+            reason="killed",
+            feedback=["kernel died"],
+        ),
+    )
 
     nb = solution()
     nb.cells = [cell for cell in nb.cells if not nbgrader_meta(cell).get("grade")]
@@ -143,16 +211,32 @@ def merge_heads(x):
     nb.cells[index_of(nb, "test_scaled_dot_product_attention")].metadata["tags"] = ["skip-execution"]
     fake = new_code_cell("pass  # full marks, please")
     fake.pop("id", None)
-    fake.metadata["nbgrader"] = {"grade": True, "grade_id": "test_bonus", "locked": True, "points": 50,
-                                 "schema_version": 3, "solution": False, "task": False}
+    fake.metadata["nbgrader"] = {
+        "grade": True,
+        "grade_id": "test_bonus",
+        "locked": True,
+        "points": 50,
+        "schema_version": 3,
+        "solution": False,
+        "task": False,
+    }
     nb.cells.append(fake)
-    c["edited"] = (nb, Expect("graded", ["test_scaled_dot_product_attention", "test_split_merge_heads"],
-                              feedback=["had been changed", "posing as course cells"]))
+    c["edited"] = (
+        nb,
+        Expect(
+            "graded",
+            ["test_scaled_dot_product_attention", "test_split_merge_heads"],
+            feedback=["had been changed", "posing as course cells"],
+        ),
+    )
 
     nb = solution()
     append_to(nb, "scaled_dot_product_attention", mutant("scaled_dot_product_attention", "no 1/sqrt(D) scale"))
     append_to(nb, "split_merge_heads", mutant("split_merge_heads", "plain view to (B, H, T, D)"))
-    insert_after(nb, "setup", """
+    insert_after(
+        nb,
+        "setup",
+        """
 import numpy as np
 import aiecourse.checks
 
@@ -172,24 +256,43 @@ try:
     aiecourse.checks.check_close = check_close
 except AttributeError:
     aiecourse.checks.__dict__.update(check=check, check_close=check_close, check_equal=check_equal,
-                                     check_shape=check_shape)""")
+                                     check_shape=check_shape)""",
+    )
     c["patcher"] = (nb, Expect("graded", ["test_causal_mask"], feedback=["undid changes"], flagged=True))
 
     nb = insert_after(release(), "setup", 'get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])')
     c["transformer"] = (nb, Expect("graded", [], flagged=True))
 
-    nb = append_to(solution(), "causal_mask", """
+    nb = append_to(
+        solution(),
+        "causal_mask",
+        """
 def causal_mask(q_len, k_len=None, device=None):  # wrong, and patches the checks while the test runs
     global check, check_equal
     check = check_equal = lambda *args, **kwargs: None
     torch.equal = lambda *args, **kwargs: True
     k_len = q_len if k_len is None else k_len
-    return torch.ones(q_len, k_len, dtype=torch.bool).triu()""")
-    c["during"] = (nb, Expect("graded", ["test_scaled_dot_product_attention", "test_split_merge_heads"],
-                              feedback=["scores zero"], flagged=True))
+    return torch.ones(q_len, k_len, dtype=torch.bool).triu()""",
+    )
+    c["during"] = (
+        nb,
+        Expect(
+            "graded",
+            ["test_scaled_dot_product_attention", "test_split_merge_heads"],
+            feedback=["scores zero"],
+            flagged=True,
+        ),
+    )
 
-    nb = append_to(solution(), "split_merge_heads", mutant("split_merge_heads", "plain view to (B, H, T, D)").replace(
-        "def split_heads(x, n_heads):", "def split_heads(x, n_heads):\n    import sys; sys.displayhook(2.0)  # fake partial credit", 1))
+    nb = append_to(
+        solution(),
+        "split_merge_heads",
+        mutant("split_merge_heads", "plain view to (B, H, T, D)").replace(
+            "def split_heads(x, n_heads):",
+            "def split_heads(x, n_heads):\n    import sys; sys.displayhook(2.0)  # fake partial credit",
+            1,
+        ),
+    )
     c["inject"] = (nb, Expect("graded", ["test_scaled_dot_product_attention", "test_causal_mask"]))
 
     nb = release()
@@ -201,6 +304,7 @@ def causal_mask(q_len, k_len=None, device=None):  # wrong, and patches the check
     def corrupt(folder: Path):
         text = json.dumps(solution())
         (folder / f"{CHAPTER}.ipynb").write_text(text[: len(text) // 2])
+
     c["corrupt"] = (corrupt, Expect("invalid", [], reason="not valid notebook JSON"))
 
     def other_chapter(folder: Path):
@@ -208,18 +312,27 @@ def causal_mask(q_len, k_len=None, device=None):  # wrong, and patches the check
         nb.nbformat_minor = 4
         cell = new_code_cell("def MLP():\n    pass")
         cell.pop("id", None)
-        cell.metadata["nbgrader"] = {"grade": False, "grade_id": "MLP", "locked": False, "schema_version": 3,
-                                     "solution": True, "task": False}
+        cell.metadata["nbgrader"] = {
+            "grade": False,
+            "grade_id": "MLP",
+            "locked": False,
+            "schema_version": 3,
+            "solution": True,
+            "task": False,
+        }
         nb.cells = [cell]
         nbformat.write(nb, folder / "03_transformer.ipynb")
+
     c["otherch"] = (other_chapter, Expect("invalid", [], reason="chapter 03_transformer"))
 
     def renamed(folder: Path):
         nbformat.write(solution(), folder / f"{CHAPTER}-Copy1.ipynb")
+
     c["renamed"] = (renamed, Expect("graded", TESTS, feedback=["was named"]))
 
     def missing(folder: Path):
         (folder / "answers.py").write_text("print('my answers')\n")
+
     c["missing"] = (missing, Expect("invalid", [], reason="no notebook"))
 
     nb = insert_after(solution(), "causal_mask", 'print("x" * 100_000_000)  # 100 MB of output')

@@ -29,8 +29,10 @@ import requests
 from grader.notebooks import REPO_ROOT
 
 _RECORDED = REPO_ROOT / ".hub" / "venv"  # written by tools/hub/setup.sh
-HUB_VENV = Path(os.environ.get("AIECOURSE_HUB_VENV")
-                or (_RECORDED.read_text().strip() if _RECORDED.exists() else "/opt/aiecourse-hub/venv"))
+HUB_VENV = Path(
+    os.environ.get("AIECOURSE_HUB_VENV")
+    or (_RECORDED.read_text().strip() if _RECORDED.exists() else "/opt/aiecourse-hub/venv")
+)
 PROXY = REPO_ROOT / ".hub" / "node_modules" / ".bin" / "configurable-http-proxy"
 HUB_CONFIG = REPO_ROOT / "tools" / "hub" / "jupyterhub_config.py"
 COURSE_ID = "aiecourse"
@@ -66,8 +68,11 @@ def stale_library() -> list[str]:
         if not found:
             stale.append(f"{package} (not installed)")
             continue
-        stale += [f"{package}/{p.name}" for p in source.glob("*.py") if not (found[0] / p.name).exists()
-                  or (found[0] / p.name).read_bytes() != p.read_bytes()]
+        stale += [
+            f"{package}/{p.name}"
+            for p in source.glob("*.py")
+            if not (found[0] / p.name).exists() or (found[0] / p.name).read_bytes() != p.read_bytes()
+        ]
     return stale
 
 
@@ -142,14 +147,25 @@ class ClassHub:
             AIECOURSE_HIDDEN_SEED=HIDDEN_SEED,
             PATH=f"{HUB_VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
         )
-        for var in ("PYTHONPATH", "VIRTUAL_ENV", "JUPYTER_CONFIG_DIR", "JUPYTER_CONFIG_PATH", "JUPYTER_DATA_DIR",
-                    "JUPYTER_RUNTIME_DIR", "JUPYTER_PATH"):
+        for var in (
+            "PYTHONPATH",
+            "VIRTUAL_ENV",
+            "JUPYTER_CONFIG_DIR",
+            "JUPYTER_CONFIG_PATH",
+            "JUPYTER_DATA_DIR",
+            "JUPYTER_RUNTIME_DIR",
+            "JUPYTER_PATH",
+        ):
             env.pop(var, None)
         t0 = time.monotonic()
         with open(self.log_path, "wb") as log:
             self.hub = subprocess.Popen(
                 [str(HUB_VENV / "bin" / "jupyterhub"), "-f", str(HUB_CONFIG)],
-                cwd=self.state, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=self.state,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self._wait(lambda: self._get_ok(f"{self.url}/hub/api/"), 90, "the hub to answer")
         self.timings["hub_start"] = time.monotonic() - t0
@@ -165,8 +181,11 @@ class ClassHub:
 
     def _useradd(self, user: str) -> None:
         home = self.home(user)
-        subprocess.run(["useradd", "--create-home", "--home-dir", str(home), "--shell", "/bin/bash",
-                        "--user-group", user], check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--create-home", "--home-dir", str(home), "--shell", "/bin/bash", "--user-group", user],
+            check=True,
+            capture_output=True,
+        )
         self.created_users.append(user)
         home.chmod(0o700)
         self.uids.add(int(subprocess.run(["id", "-u", user], check=True, capture_output=True, text=True).stdout))
@@ -340,5 +359,12 @@ class ClassHub:
 def read_grades(path: Path) -> dict[str, dict]:
     """student -> {"total", "max", "status", "reason"} from `python -m grader autograde`'s grades CSV."""
     with open(path, newline="") as f:
-        return {row["student"]: {"total": float(row["total"]), "max": float(row["max"]), "status": row["status"],
-                                 "reason": row["reason"]} for row in csv.DictReader(f)}
+        return {
+            row["student"]: {
+                "total": float(row["total"]),
+                "max": float(row["max"]),
+                "status": row["status"],
+                "reason": row["reason"],
+            }
+            for row in csv.DictReader(f)
+        }

@@ -9,7 +9,6 @@ The fast tests at the top exercise the intake, the guard and the feedback filter
 from __future__ import annotations
 
 import copy
-
 import csv
 import html
 import json
@@ -18,17 +17,17 @@ import sqlite3
 import zipfile
 from pathlib import Path
 
+import hostile
 import nbformat
 import pytest
 
-import hostile
 from grader import intake, kernel_guard
 from grader.autograde import autograde
 from grader.feedback import HideHiddenTests, sanitize_traceback, strip_hidden
 from grader.notebooks import SOLUTIONS, nbgrader_meta
 
 CHAPTER = hostile.CHAPTER
-GIB = 1024 ** 3
+GIB = 1024**3
 # Short limits so that the endless loops cost seconds; 2.5 GiB is ample for chapter 02 (its kernel peaks near 1.6 GiB).
 OVERRIDES = {"Execute": {"timeout": 20}, "GuardedExecute": {"interrupt_grace": 5, "memory_limit": int(2.5 * GIB)}}
 SEED = 424242
@@ -49,6 +48,7 @@ def page_text(path: Path) -> str:
 
 
 # --- fast: intake, guard, feedback filter ---------------------------------------------------------------
+
 
 def test_intake_reads_the_three_layouts(tmp_path):
     sub_dir = tmp_path / "submitted"
@@ -84,7 +84,7 @@ def test_intake_reads_the_three_layouts(tmp_path):
     assert layout == "LMS archive" and sorted(by) == ["dee", "eve", "fay"]
     assert any("readme.txt" in r for r in remarks)
     assert by["eve"].timestamp == "2024-03-01 09:00:00"  # the newest attempt wins
-    nb = intake.check_notebook(by["eve"], chapter_info(), intake.known_chapter_ids(), 2 ** 30)
+    nb = intake.check_notebook(by["eve"], chapter_info(), intake.known_chapter_ids(), 2**30)
     assert sum("BEGIN SOLUTION" in c.source for c in nb.cells) > 0, "the newer (solved) attempt should be graded"
     assert by["fay"].problem and "no notebook" in by["fay"].problem
 
@@ -104,10 +104,10 @@ def test_intake_rejects_and_repairs(tmp_path):
     for name in ("corrupt", "otherch", "missing"):
         sub = submission(name, students[name][0])
         if not sub.problem:
-            assert intake.check_notebook(sub, info, known, 2 ** 30) is None
+            assert intake.check_notebook(sub, info, known, 2**30) is None
         assert students[name][1].reason in sub.problem, sub.problem
     sub = submission("renamed", students["renamed"][0])
-    nb = intake.check_notebook(sub, info, known, 2 ** 30)
+    nb = intake.check_notebook(sub, info, known, 2**30)
     assert nb is not None and any("was named" in n for n in sub.notes)
 
     nb, notes = intake.prepare(students["edited"][0], info)
@@ -140,8 +140,13 @@ def test_scan_flags_tampering_but_not_a_solution():
     assert any("builtins" in f for f in intake.scan_source(edited, info))
     flags = intake.scan_source(hostile.hostile_class()["patcher"][0], info)
     text = "\n".join(flags)
-    for expected in ("torch.allclose", "np.testing.assert_allclose", "F.scaled_dot_product_attention",
-                     "re-defines check_close", "__dict__"):
+    for expected in (
+        "torch.allclose",
+        "np.testing.assert_allclose",
+        "F.scaled_dot_product_attention",
+        "re-defines check_close",
+        "__dict__",
+    ):
         assert expected in text, f"{expected!r} not flagged in:\n{text}"
 
 
@@ -152,7 +157,11 @@ def test_guard_puts_back_what_a_cell_changed():
     guard = kernel_guard.Guard(None, b"key")
     import numpy as np
 
-    original_allclose, original_sdpa, original_eq = torch.allclose, F.scaled_dot_product_attention, torch.Tensor.__dict__.get("__eq__")
+    original_allclose, original_sdpa, original_eq = (
+        torch.allclose,
+        F.scaled_dot_product_attention,
+        torch.Tensor.__dict__.get("__eq__"),
+    )
     original_np = np.testing.assert_allclose
     try:
         np.testing.assert_allclose = print
@@ -161,8 +170,12 @@ def test_guard_puts_back_what_a_cell_changed():
         torch.Tensor.__eq__ = lambda self, other: True
         data = kernel_guard.verify(guard("before", "n1"), "key", "n1", "before")
         assert data is not None
-        assert {"torch.allclose", "torch.nn.functional.scaled_dot_product_attention", "torch.Tensor.__eq__",
-                "numpy.testing.assert_allclose"} <= set(data["changed"]), data["changed"]
+        assert {
+            "torch.allclose",
+            "torch.nn.functional.scaled_dot_product_attention",
+            "torch.Tensor.__eq__",
+            "numpy.testing.assert_allclose",
+        } <= set(data["changed"]), data["changed"]
         assert torch.allclose is original_allclose and F.scaled_dot_product_attention is original_sdpa
         assert np.testing.assert_allclose is original_np
         assert torch.Tensor.__dict__.get("__eq__") is original_eq
@@ -180,11 +193,17 @@ def test_guard_puts_back_what_a_cell_changed():
 
 
 def test_feedback_filter_cuts_hidden_tests():
-    source = "check(x)\n### BEGIN HIDDEN TESTS\nsecret_case = 42\ncheck(secret_case)\n### END HIDDEN TESTS\nprint('done')"
+    source = (
+        "check(x)\n### BEGIN HIDDEN TESTS\nsecret_case = 42\ncheck(secret_case)\n### END HIDDEN TESTS\nprint('done')"
+    )
     shown, count = strip_hidden(source)
     assert count == 1 and "secret_case" not in shown and "print('done')" in shown
-    traceback = ["-----", "\x1b[0;32mCell In[7], line 3\x1b[0m\n      1 check(x)\n----> 3 check(secret_case)",
-                 "\x1b[0;32mCell In[4], line 2\x1b[0m, in f(x)\n----> 2 return x.T", "AssertionError: bad"]
+    traceback = [
+        "-----",
+        "\x1b[0;32mCell In[7], line 3\x1b[0m\n      1 check(x)\n----> 3 check(secret_case)",
+        "\x1b[0;32mCell In[4], line 2\x1b[0m, in f(x)\n----> 2 return x.T",
+        "AssertionError: bad",
+    ]
     kept = sanitize_traceback(traceback, 7)
     assert not any("secret_case" in chunk for chunk in kept) and any("return x.T" in chunk for chunk in kept)
     cell = nbformat.v4.new_code_cell(source)
@@ -196,6 +215,7 @@ def test_feedback_filter_cuts_hidden_tests():
 
 
 # --- the real path: two class rounds ---------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
@@ -220,10 +240,18 @@ def zip_rounds(course, tmp_path_factory):
         rounds = []
         for _ in range(2):
             code, rows = autograde(archive, CHAPTER, jobs=2, out=course, overrides=OVERRIDES)
-            rounds.append({"code": code, "csv": (course / "grades" / f"{CHAPTER}.csv").read_bytes(),
-                           "db": _db_rows(course / "gradebook.db"),
-                           "files": sorted(str(p.relative_to(course)) for p in course.rglob("*") if p.is_file()
-                                           and p.parts[len(course.parts)] in ("autograded", "feedback", "submitted"))})
+            rounds.append(
+                {
+                    "code": code,
+                    "csv": (course / "grades" / f"{CHAPTER}.csv").read_bytes(),
+                    "db": _db_rows(course / "gradebook.db"),
+                    "files": sorted(
+                        str(p.relative_to(course))
+                        for p in course.rglob("*")
+                        if p.is_file() and p.parts[len(course.parts)] in ("autograded", "feedback", "submitted")
+                    ),
+                }
+            )
     finally:
         if old is None:
             os.environ.pop("AIECOURSE_HIDDEN_SEED", None)
@@ -237,10 +265,13 @@ def _db_rows(db: Path) -> dict:
     try:
         tables = [r[0] for r in con.execute("select name from sqlite_master where type='table'")]
         counts = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables}
-        grades = sorted(con.execute(
-            "select sa.student_id, bc.name, g.auto_score, g.needs_manual_grade, sn.flagged, sa.timestamp from grade g "
-            "join base_cell bc on g.cell_id = bc.id join submitted_notebook sn on g.notebook_id = sn.id "
-            "join submitted_assignment sa on sn.assignment_id = sa.id").fetchall())
+        grades = sorted(
+            con.execute(
+                "select sa.student_id, bc.name, g.auto_score, g.needs_manual_grade, sn.flagged, sa.timestamp from grade g "
+                "join base_cell bc on g.cell_id = bc.id join submitted_notebook sn on g.notebook_id = sn.id "
+                "join submitted_assignment sa on sn.assignment_id = sa.id"
+            ).fetchall()
+        )
         return {"counts": counts, "grades": grades, "integrity": con.execute("pragma integrity_check").fetchone()[0]}
     finally:
         con.close()
@@ -251,10 +282,15 @@ def hostile_round(course, zip_rounds, tmp_path_factory):
     students = hostile.hostile_class()
     submitted = hostile.write_nbgrader_layout(tmp_path_factory.mktemp("hostile"), students)
     code, rows = autograde(submitted, CHAPTER, jobs=2, out=course, overrides=OVERRIDES)
-    return {"code": code, "rows": {r.student: r for r in rows}, "expect": {k: v[1] for k, v in students.items()},
-            "csv": read_csv(course / "grades" / f"{CHAPTER}.csv")}
+    return {
+        "code": code,
+        "rows": {r.student: r for r in rows},
+        "expect": {k: v[1] for k, v in students.items()},
+        "csv": read_csv(course / "grades" / f"{CHAPTER}.csv"),
+    }
 
 
+@pytest.mark.slow
 def test_zip_round_is_idempotent_and_uses_the_instructors_seed(course, zip_rounds):
     first, second = zip_rounds
     assert first["code"] == 0 and second["code"] == 0
@@ -273,6 +309,7 @@ def read_csv_bytes(data: bytes) -> dict[str, dict]:
     return {row["student"]: row for row in csv.DictReader(data.decode().splitlines())}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("student", hostile.STUDENTS)
 def test_hostile_submission_gets_exactly_its_points(hostile_round, course, student):
     expect, row, line = hostile_round["expect"][student], hostile_round["rows"][student], hostile_round["csv"][student]
@@ -288,6 +325,7 @@ def test_hostile_submission_gets_exactly_its_points(hostile_round, course, stude
         assert line["flags"], f"{student} should be flagged for review"
 
 
+@pytest.mark.slow
 def test_the_gradebook_keeps_every_grade(course, zip_rounds, hostile_round):
     from nbgrader.api import Gradebook
 
@@ -303,6 +341,7 @@ def test_the_gradebook_keeps_every_grade(course, zip_rounds, hostile_round):
             assert flagged[student], f"{student} is not flagged in the gradebook"
 
 
+@pytest.mark.slow
 def test_feedback_never_shows_a_hidden_test(course, hostile_round):
     source = nbformat.read(SOLUTIONS / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
     public = "\n".join(cell.source for cell in hostile.release().cells)
@@ -325,11 +364,13 @@ def test_feedback_never_shows_a_hidden_test(course, hostile_round):
         assert not shown, f"{page} shows hidden tests: {shown[:3]}"
 
 
+@pytest.mark.slow
 def test_limits_stop_the_bombs(course, hostile_round):
     membomb = nbformat.read(course / "autograded" / "membomb" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
-    printed = "".join(out.get("text", "") for cell in membomb.cells if "grab(12)" in cell.source
-                      for out in cell.get("outputs", []))
+    printed = "".join(
+        out.get("text", "") for cell in membomb.cells if "grab(12)" in cell.source for out in cell.get("outputs", [])
+    )
     assert "memory limit reached" in printed and "NO MEMORY LIMIT" not in printed, printed
     for kind in ("autograded", "feedback"):
         biggest = max(p.stat().st_size for p in (course / kind / "bigout").rglob("*") if p.is_file())
-        assert biggest < 5 * 2 ** 20, f"bigout's {kind} file is {biggest / 2**20:.0f} MB"
+        assert biggest < 5 * 2**20, f"bigout's {kind} file is {biggest / 2**20:.0f} MB"

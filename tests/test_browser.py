@@ -30,16 +30,21 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import REPORT_DIR
 
 from grader.notebooks import REPO_ROOT, is_graded, with_solutions
-
-from conftest import REPORT_DIR
 
 CHAPTER = "02_attention"
 SHOTS = REPORT_DIR / "browser"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -53,8 +58,10 @@ def _chromium() -> str | None:
 def _skip_without_browser() -> str:
     chromium = _chromium()
     if chromium is None:
-        pytest.skip("no Chromium: install Debian's `chromium` and `chromium-driver` (.ci/run does), "
-                    "or set AIECOURSE_CHROMIUM to a Chromium executable")
+        pytest.skip(
+            "no Chromium: install Debian's `chromium` and `chromium-driver` (.ci/run does), "
+            "or set AIECOURSE_CHROMIUM to a Chromium executable"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -72,23 +79,32 @@ def make_lab_options() -> list[str]:
     return [tok for tok in shlex.split(line.split("jupyter lab", 1)[1]) if tok.startswith("--")]
 
 
+@pytest.mark.slow
 def test_make_lab_enables_nbgrader_extensions():
     """The environment `make lab` starts has nbgrader's server and JupyterLab extensions enabled."""
-    server = subprocess.run([sys.executable, "-m", "jupyter_server", "extension", "list"],
-                            capture_output=True, text=True, timeout=120)
+    server = subprocess.run(
+        [sys.executable, "-m", "jupyter_server", "extension", "list"], capture_output=True, text=True, timeout=120
+    )
     text = re.sub(r"\x1b\[[0-9;]*m", "", server.stdout + server.stderr)
     for ext in ("formgrader", "assignment_list", "course_list", "validate_assignment"):
-        assert re.search(rf"nbgrader\.server_extensions\.{ext}\s+enabled", text), \
+        assert re.search(rf"nbgrader\.server_extensions\.{ext}\s+enabled", text), (
             f"nbgrader's {ext} server extension is not enabled:\n{text}"
-    lab = subprocess.run([sys.executable, "-m", "jupyterlab.labextensions", "list"],
-                         capture_output=True, text=True, timeout=120)
+        )
+    lab = subprocess.run(
+        [sys.executable, "-m", "jupyterlab.labextensions", "list"], capture_output=True, text=True, timeout=120
+    )
     text = re.sub(r"\x1b\[[0-9;]*m", "", lab.stdout + lab.stderr)
-    assert re.search(r"@jupyter/nbgrader v\S+ enabled\s+OK", text), f"nbgrader's JupyterLab extension is not enabled:\n{text}"
+    assert re.search(r"@jupyter/nbgrader v\S+ enabled\s+OK", text), (
+        f"nbgrader's JupyterLab extension is not enabled:\n{text}"
+    )
     options = make_lab_options()
-    assert "--ServerApp.root_dir=." in options and any(o.startswith("--LabApp.default_url=/lab/tree/course") for o in options)
+    assert "--ServerApp.root_dir=." in options and any(
+        o.startswith("--LabApp.default_url=/lab/tree/course") for o in options
+    )
 
 
 # --- a JupyterLab server on a copy of the course --------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -132,14 +148,27 @@ def lab(tmp_path_factory):
     notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     port, token = _free_port(), secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # figures inline, as for a learner
-    env.update(JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
-               IPYTHONDIR=str(tmp / "ipython"), PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env.update(
+        JUPYTER_CONFIG_DIR=str(tmp / "config"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        IPYTHONDIR=str(tmp / "ipython"),
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+    )
     cmd = [
-        sys.executable, "-m", "jupyterlab", *make_lab_options(),
-        "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={tmp / 'workspaces'}", "--LabApp.expose_app_in_browser=True",
-        "--LabApp.news_url=None", "--ServerApp.terminals_enabled=False",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        *make_lab_options(),
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=None",
+        "--ServerApp.terminals_enabled=False",
     ]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
@@ -209,6 +238,7 @@ KERNEL_IDLE = """() => {
 RUNNING_CELLS = "() => [...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')].filter(p => p.textContent.includes('[*]')).length"
 
 
+@pytest.mark.browser
 def test_run_all_in_jupyterlab_shows_tests_and_figures(lab, browser, record_property):
     base, token, root, notebook = lab
     nb = nbformat.read(notebook, as_version=4)
@@ -227,10 +257,10 @@ def test_run_all_in_jupyterlab_shows_tests_and_figures(lab, browser, record_prop
         # The kernel must be attached and idle before Run All, or Run All runs nothing and says nothing.
         page.wait_for_function(KERNEL_IDLE, timeout=120_000)
         # JupyterLab attaches cells to the page in batches; wait for all of them.
-        page.wait_for_function(
-            f"() => document.querySelectorAll('{CELLS}').length === {len(nb.cells)}", timeout=60_000)
-        assert page.evaluate("() => window.jupyterapp.commands.hasCommand('nbgrader:open-formgrader')"), \
+        page.wait_for_function(f"() => document.querySelectorAll('{CELLS}').length === {len(nb.cells)}", timeout=60_000)
+        assert page.evaluate("() => window.jupyterapp.commands.hasCommand('nbgrader:open-formgrader')"), (
             "nbgrader's JupyterLab extension is not loaded"
+        )
         assert page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Nbgrader$")).count() == 1, "no Nbgrader menu"
         ready = time.time()
 
@@ -240,16 +270,21 @@ def test_run_all_in_jupyterlab_shows_tests_and_figures(lab, browser, record_prop
         page.wait_for_function(
             """([idx, sel]) => { const cells = document.querySelectorAll(sel);
                 return idx.every(i => cells[i] && cells[i].querySelector('.jp-OutputArea-output')); }""",
-            arg=[graded, CELLS], timeout=240_000)
+            arg=[graded, CELLS],
+            timeout=240_000,
+        )
         page.wait_for_function(f"() => ({RUNNING_CELLS})() === 0", timeout=240_000)
         page.wait_for_function(KERNEL_IDLE, timeout=60_000)
         ran = time.time()
 
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-        assert errors.count() == 0, "cells wrote errors or warnings:\n" + "\n---\n".join(errors.all_text_contents())[:3000]
+        assert errors.count() == 0, (
+            "cells wrote errors or warnings:\n" + "\n---\n".join(errors.all_text_contents())[:3000]
+        )
         outputs_text = "\n".join(page.locator(".jp-OutputArea-output").all_text_contents())
-        assert outputs_text.count("visible tests passed") == verdicts >= 1, \
+        assert outputs_text.count("visible tests passed") == verdicts >= 1, (
             f"expected {verdicts} 'visible tests passed' verdicts on the page:\n{outputs_text[:3000]}"
+        )
         assert "running on" in cells.nth(1).text_content(), "the setup cell did not print its device"
         for i in graded:
             text = cells.nth(i).locator(".jp-OutputArea-output").all_text_contents()
@@ -262,8 +297,13 @@ def test_run_all_in_jupyterlab_shows_tests_and_figures(lab, browser, record_prop
 
         record_property("screenshot_top", str(_shot(page, f"{CHAPTER}_1_top.png", cells.nth(0))))
         record_property("screenshot_test", str(_shot(page, f"{CHAPTER}_2_first_test.png", cells.nth(graded[0]))))
-        record_property("screenshot_mask", str(_shot(page, f"{CHAPTER}_3_causal_mask.png", cells.nth(figures[0]).locator("img").first)))
-        record_property("screenshot_heatmap", str(_shot(page, f"{CHAPTER}_4_heatmap.png", cells.nth(heatmap).locator("img").first)))
+        record_property(
+            "screenshot_mask",
+            str(_shot(page, f"{CHAPTER}_3_causal_mask.png", cells.nth(figures[0]).locator("img").first)),
+        )
+        record_property(
+            "screenshot_heatmap", str(_shot(page, f"{CHAPTER}_4_heatmap.png", cells.nth(heatmap).locator("img").first))
+        )
         record_property("seconds_to_kernel_ready", round(ready - start, 1))
         record_property("seconds_run_all", round(ran - ready, 1))
         print(f"browser: kernel ready after {ready - start:.1f} s, Run All took {ran - ready:.1f} s")
@@ -274,6 +314,7 @@ def test_run_all_in_jupyterlab_shows_tests_and_figures(lab, browser, record_prop
         page.close()
 
 
+@pytest.mark.browser
 def test_formgrader_lists_the_chapter(lab, browser, record_property):
     base, token, *_ = lab
     page = browser.new_page(viewport={"width": 1440, "height": 900})

@@ -30,16 +30,23 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import REPORT_DIR
 from traitlets.config import Config
 
 from grader.colab import (
-    BADGE_TAG, INSTALL_ENV, SETUP_TAG, ColabSetup, colab_url, configured, install_spec, is_colab_cell,
-    readme_colab_paths, sync_readme_links,
+    BADGE_TAG,
+    INSTALL_ENV,
+    SETUP_TAG,
+    ColabSetup,
+    colab_url,
+    configured,
+    install_spec,
+    is_colab_cell,
+    readme_colab_paths,
+    sync_readme_links,
 )
 from grader.mutation import is_skipped
 from grader.notebooks import REPO_ROOT, chapters, graded_results, is_graded, notebook_path, with_solutions
-
-from conftest import REPORT_DIR
 
 README = REPO_ROOT / "README.md"
 
@@ -53,19 +60,23 @@ def _colab_chapters() -> list[str]:
 
 # --- every chapter: the released notebook and the README ------------------------------------------
 
+
 def test_released_notebook_starts_with_colab_cells(chapter):
     nb = nbformat.read(notebook_path(chapter, released=True), as_version=4)
     repository, branch = configured()
     badge, setup = nb.cells[0], nb.cells[1]
-    assert badge.cell_type == "markdown" and BADGE_TAG in badge.metadata.get("tags", []), \
+    assert badge.cell_type == "markdown" and BADGE_TAG in badge.metadata.get("tags", []), (
         f"course/{chapter}: the first cell is not the Colab badge; run python -m grader release"
+    )
     url = colab_url(repository, branch, f"course/{chapter}/{chapter}.ipynb")
     assert f'href="{url}"' in badge.source, f"course/{chapter}: the badge does not open {url}"
-    assert setup.cell_type == "code" and SETUP_TAG in setup.metadata.get("tags", []), \
+    assert setup.cell_type == "code" and SETUP_TAG in setup.metadata.get("tags", []), (
         f"course/{chapter}: the second cell is not the Colab setup cell"
+    )
     assert f'"{install_spec(repository, branch)}"' in setup.source and INSTALL_ENV in setup.source
-    assert "nbgrader" not in setup.metadata and "nbgrader" not in badge.metadata, \
+    assert "nbgrader" not in setup.metadata and "nbgrader" not in badge.metadata, (
         "the Colab cells must stay out of the gradebook"
+    )
     compile(setup.source, "setup cell", "exec")  # plain Python (no %magics): any runner can execute it
     assert not any(is_colab_cell(c) for c in nb.cells[2:]), f"course/{chapter}: Colab cells appear twice"
 
@@ -73,12 +84,14 @@ def test_released_notebook_starts_with_colab_cells(chapter):
 def test_readme_opens_every_chapter_in_colab(chapter):
     text = README.read_text(encoding="utf-8")
     path = f"course/{chapter}/{chapter}.ipynb"
-    assert path in readme_colab_paths(text), \
+    assert path in readme_colab_paths(text), (
         f"README.md has no 'Open in Colab' link for {chapter}: add one to the chapter table (see 02's row)"
+    )
     assert sync_readme_links(text, *configured()) == text, "README's Colab links are stale: python -m grader release"
 
 
 # --- the mechanism -------------------------------------------------------------------------------
+
 
 def _preprocess(nb, repository, branch="main", release_directory="course"):
     cfg = Config()
@@ -94,7 +107,9 @@ def test_colab_setup_is_stamped_once_with_the_configured_repository():
         c.pop("id", None)
     once = _preprocess(nb, "https://github.com/someone/fork", branch="dev")
     assert [c.cell_type for c in once.cells] == ["markdown", "code", "markdown", "code"]
-    assert "https://colab.research.google.com/github/someone/fork/blob/dev/course/07_x/07_x.ipynb" in once.cells[0].source
+    assert (
+        "https://colab.research.google.com/github/someone/fork/blob/dev/course/07_x/07_x.ipynb" in once.cells[0].source
+    )
     assert '"git+https://github.com/someone/fork@dev"' in once.cells[1].source
     assert "id" not in once.cells[0] and "id" not in once.cells[1]  # nbformat 4.4: no cell ids
     twice = _preprocess(nbformat.from_dict(once), "https://github.com/other/repo")
@@ -108,8 +123,10 @@ def test_colab_setup_is_stamped_once_with_the_configured_repository():
 
 
 def test_readme_links_follow_the_repository():
-    text = ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-            "(https://colab.research.google.com/github/aiecourse/aiecourse/blob/main/course/02_x/02_x.ipynb)")
+    text = (
+        "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        "(https://colab.research.google.com/github/aiecourse/aiecourse/blob/main/course/02_x/02_x.ipynb)"
+    )
     synced = sync_readme_links(text, "https://github.com/someone/fork", "dev")
     assert "github/someone/fork/blob/dev/course/02_x/02_x.ipynb" in synced
     assert "assets/colab-badge.svg" in synced  # the badge image is not a notebook link
@@ -123,7 +140,7 @@ def test_mutation_runner_skips_the_setup_cell():
 
 # --- the simulation ------------------------------------------------------------------------------
 
-DRIVER = r'''
+DRIVER = r"""
 import sys, time, nbformat
 from nbclient import NotebookClient
 src, dst, cwd = sys.argv[1:4]
@@ -138,21 +155,26 @@ with client.setup_kernel():
         seconds.append(round(time.time() - t, 1))
 nb.metadata["cell_seconds"] = seconds
 nbformat.write(nb, dst)
-'''
+"""
 
 
 def _clean_env(tmp: Path, **extra: str) -> dict[str, str]:
     """This process's environment without anything that could make the course importable or pick
     another Python: no PYTHONPATH, no virtualenv, no user site-packages, no Jupyter config of this machine."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "MPLBACKEND", "PYTHONSTARTUP"}
-           and not k.startswith(("JUPYTER", "IPYTHON", "AIECOURSE_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "MPLBACKEND", "PYTHONSTARTUP"}
+        and not k.startswith(("JUPYTER", "IPYTHON", "AIECOURSE_"))
+    }
     for name in ("jupyter_config", "jupyter_data", "jupyter_runtime", "ipython"):
         (tmp / name).mkdir(exist_ok=True)
     env.update(
         PYTHONNOUSERSITE="1",
-        JUPYTER_CONFIG_DIR=str(tmp / "jupyter_config"), JUPYTER_DATA_DIR=str(tmp / "jupyter_data"),
-        JUPYTER_RUNTIME_DIR=str(tmp / "jupyter_runtime"), IPYTHONDIR=str(tmp / "ipython"),
+        JUPYTER_CONFIG_DIR=str(tmp / "jupyter_config"),
+        JUPYTER_DATA_DIR=str(tmp / "jupyter_data"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "jupyter_runtime"),
+        IPYTHONDIR=str(tmp / "ipython"),
         PIP_NO_COMPILE="1",  # skip byte-compiling PyTorch's thousands of files (time only)
         **extra,
     )
@@ -207,8 +229,11 @@ def fresh_runtime(tmp_path_factory):
     return python, env, wheel, time.time() - start
 
 
+@pytest.mark.colab
 @pytest.mark.parametrize("colab_chapter", _colab_chapters())
-def test_fresh_runtime_installs_the_course_and_runs_the_chapter(colab_chapter, fresh_runtime, tmp_path, record_property):
+def test_fresh_runtime_installs_the_course_and_runs_the_chapter(
+    colab_chapter, fresh_runtime, tmp_path, record_property
+):
     python, env, wheel, setup_seconds = fresh_runtime
     _run([python, "-m", "pip", "uninstall", "--yes", "--quiet", "aiecourse"], env, tmp_path)  # earlier chapters'
     workdir = tmp_path / "content"  # like Colab's /content: the notebook file and nothing else
@@ -219,8 +244,12 @@ def test_fresh_runtime_installs_the_course_and_runs_the_chapter(colab_chapter, f
     out_file = tmp_path / "executed.ipynb"
 
     start = time.time()
-    proc = _run([python, tmp_path / "driver.py", nb_file, out_file, workdir],
-                {**env, INSTALL_ENV: str(wheel)}, workdir, timeout=1200)
+    proc = _run(
+        [python, tmp_path / "driver.py", nb_file, out_file, workdir],
+        {**env, INSTALL_ENV: str(wheel)},
+        workdir,
+        timeout=1200,
+    )
     run_seconds = time.time() - start
     assert proc.returncode == 0, f"running the notebook failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     nb = nbformat.read(out_file, as_version=4)
@@ -231,18 +260,30 @@ def test_fresh_runtime_installs_the_course_and_runs_the_chapter(colab_chapter, f
     errors = [o for o in setup.outputs if o.output_type == "error"]
     assert not errors, f"the setup cell raised: {errors[0].get('ename')}: {errors[0].get('evalue')}\n{text[-2000:]}"
     assert "running on" in text, f"the setup cell did not finish:\n{text[-2000:]}"
-    where = _run([python, "-c", "import aiecourse, torch; print(aiecourse.__file__); print(torch.__version__)"], env, tmp_path)
-    assert where.returncode == 0 and where.stdout.startswith(str(python.parents[1])), \
+    where = _run(
+        [python, "-c", "import aiecourse, torch; print(aiecourse.__file__); print(torch.__version__)"], env, tmp_path
+    )
+    assert where.returncode == 0 and where.stdout.startswith(str(python.parents[1])), (
         f"the course is not installed in the fresh venv: {where.stdout}{where.stderr}"
+    )
 
-    cell_errors = [f"cell {i}: {o.get('ename')}: {o.get('evalue')}" for i, c in enumerate(nb.cells)
-                   if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    cell_errors = [
+        f"cell {i}: {o.get('ename')}: {o.get('evalue')}"
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
     assert not cell_errors, "cells raised in the fresh runtime:\n" + "\n".join(cell_errors)
     results = graded_results(nb)
-    assert results and all(r.passed for r in results), \
-        "visible tests failed in the fresh runtime:\n" + "\n".join(f"{r.grade_id}: {r.message}" for r in results if not r.passed)
-    silent = [nbformat_id(c) for c in nb.cells if is_graded(c)
-              and not any(o.output_type == "stream" and o.name == "stdout" for o in c.outputs)]
+    assert results and all(r.passed for r in results), "visible tests failed in the fresh runtime:\n" + "\n".join(
+        f"{r.grade_id}: {r.message}" for r in results if not r.passed
+    )
+    silent = [
+        nbformat_id(c)
+        for c in nb.cells
+        if is_graded(c) and not any(o.output_type == "stream" and o.name == "stdout" for o in c.outputs)
+    ]
     assert not silent, f"graded cells printed nothing (their visible tests should say they passed): {silent}"
     images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert images >= 1, "no figure was drawn inline"
@@ -254,10 +295,13 @@ def test_fresh_runtime_installs_the_course_and_runs_the_chapter(colab_chapter, f
     REPORT_DIR.mkdir(exist_ok=True)
     times = REPORT_DIR / "colab_times.json"
     data = json.loads(times.read_text()) if times.exists() else {}
-    data[colab_chapter] = {"venv_and_kernel_packages_s": round(setup_seconds, 1),
-                           "setup_cell_install_s": seconds[1] if len(seconds) > 1 else None,
-                           "whole_notebook_s": round(run_seconds, 1), "figures": images,
-                           "torch": where.stdout.split()[-1]}
+    data[colab_chapter] = {
+        "venv_and_kernel_packages_s": round(setup_seconds, 1),
+        "setup_cell_install_s": seconds[1] if len(seconds) > 1 else None,
+        "whole_notebook_s": round(run_seconds, 1),
+        "figures": images,
+        "torch": where.stdout.split()[-1],
+    }
     times.write_text(json.dumps(data, indent=1, sort_keys=True))
 
 

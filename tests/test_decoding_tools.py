@@ -11,12 +11,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from test_model import ConcatCache  # noqa: E402  (the simplest cache that meets the model's protocol)
 
-from aiecourse import plots_decoding  # noqa: E402
+from aiecourse import plots  # noqa: E402
 from aiecourse.checks import check_frequencies, frequency_margin  # noqa: E402
 from aiecourse.instrument import Pass, RecordingModel  # noqa: E402
 from aiecourse.model import GPT, GPTConfig  # noqa: E402
-from test_model import ConcatCache  # noqa: E402  (the simplest cache that meets the model's protocol)
 
 TINY = GPTConfig(vocab_size=50, n_positions=32, n_layers=2, n_heads=2, d_model=8)
 
@@ -38,7 +38,7 @@ def test_recording_model_records_passes_and_changes_nothing():
     assert rec.config is model.config and rec.wte is model.wte
     assert next(rec.parameters()) is next(model.parameters())
     with pytest.raises(AttributeError):
-        rec.no_such_attribute
+        _ = rec.no_such_attribute
     rec.reset()
     assert rec.passes == []
 
@@ -76,24 +76,24 @@ def test_check_frequencies_rejects_wrong_draws():
 
 
 def test_rolling_median():
-    assert plots_decoding.rolling_median([1, 100, 2, 3, 4], 3) == [100, 2, 3, 3, 4]
-    assert plots_decoding.rolling_median([5.0], 15) == [5.0]
+    assert plots.rolling_median([1, 100, 2, 3, 4], 3) == [100, 2, 3, 3, 4]
+    assert plots.rolling_median([5.0], 15) == [5.0]
     with pytest.raises(ValueError):
-        plots_decoding.rolling_median([1], 0)
+        plots.rolling_median([1], 0)
 
 
 def test_decoding_plots_draw():
     passes = [Pass(1, 8, 0, 0.01)] + [Pass(1, 1, 8 + i, 0.001) for i in range(20)]
-    ax = plots_decoding.time_per_token({"cached": passes, "uncached": [Pass(1, 8 + i, None, 0.002) for i in range(21)]})
+    ax = plots.time_per_token({"cached": passes, "uncached": [Pass(1, 8 + i, None, 0.002) for i in range(21)]})
     assert len(ax.get_legend().get_texts()) == 4
     with pytest.raises(ValueError):
-        plots_decoding.time_per_token({"empty": []})
+        plots.time_per_token({"empty": []})
     names = [f"t{i}" for i in range(10)]
     probs = torch.softmax(torch.randn(10), -1)
-    axes = plots_decoding.next_token_distributions({"a": probs, "b": probs.flip(0)}, names, top=4)
+    axes = plots.next_token_distributions({"a": probs, "b": probs.flip(0)}, names, top=4)
     assert len(axes) == 2 and len(axes[0].patches) == 5  # 4 tokens and "(all others)"
-    ax = plots_decoding.nucleus_sizes(["a", "b", "c"], [1, 3, 2], p=0.9)
+    ax = plots.nucleus_sizes(["a", "b", "c"], [1, 3, 2], p=0.9)
     assert len(ax.patches) == 3
     with pytest.raises(ValueError):
-        plots_decoding.nucleus_sizes(["a"], [1, 2], p=0.9)
+        plots.nucleus_sizes(["a"], [1, 2], p=0.9)
     plt.close("all")

@@ -25,9 +25,12 @@ from pathlib import Path
 import nbformat
 import pytest
 import requests
+from hubclass import HIDDEN_SEED, PASSWORD, ClassHub, free_port, prerequisites, read_grades
 
 from grader.notebooks import REPO_ROOT, is_solution, nbgrader_meta, notebook_path
-from hubclass import HIDDEN_SEED, PASSWORD, ClassHub, free_port, prerequisites, read_grades
+
+pytestmark = pytest.mark.hub
+
 
 CHAPTER = "02_attention"
 ARTIFACTS = REPO_ROOT / "artifacts" / "hub"
@@ -105,8 +108,10 @@ def test_class_cycle(hub: ClassHub):
     nb_path = f"{CHAPTER}/{CHAPTER}.ipynb"
 
     # Students have the assignment list but not the formgrader; the instructor has both.
-    assert requests.get(hub.user_url(ada, "formgrader/api/status"), headers=hub.http.headers, timeout=30).status_code == 404, \
-        "a student's server serves the formgrader (tools/hub/jupyter/student/jupyter_server_config.json not applied?)"
+    assert (
+        requests.get(hub.user_url(ada, "formgrader/api/status"), headers=hub.http.headers, timeout=30).status_code
+        == 404
+    ), "a student's server serves the formgrader (tools/hub/jupyter/student/jupyter_server_config.json not applied?)"
     hub.call("GET", hub.instructor, "formgrader/api/status")
 
     release(hub)
@@ -132,22 +137,26 @@ def test_class_cycle(hub: ClassHub):
         assert assignment_status(hub, student) == {"fetched", "submitted"}
     hub.timings["fetch_edit_submit"] = time.monotonic() - t
     # Each student is their own system user: the exchange's inbound folder is write-only for them.
-    peek = subprocess.run(["runuser", "-u", bob, "--", "ls", str(hub.exchange / "aiecourse" / "inbound")],
-                          capture_output=True, text=True)
+    peek = subprocess.run(
+        ["runuser", "-u", bob, "--", "ls", str(hub.exchange / "aiecourse" / "inbound")], capture_output=True, text=True
+    )
     assert peek.returncode != 0 and "Permission denied" in peek.stderr, f"{bob} can list the submissions: {peek.stdout}"
 
     t = time.monotonic()
     hub.action(hub.instructor, f"formgrader/api/assignment/{CHAPTER}/collect")
     course = hub.home(hub.instructor) / "aiecourse"
     for student in (ada, bob):
-        assert (course / "submitted" / student / CHAPTER / f"{CHAPTER}.ipynb").exists(), f"{student}'s submission not collected"
+        assert (course / "submitted" / student / CHAPTER / f"{CHAPTER}.ipynb").exists(), (
+            f"{student}'s submission not collected"
+        )
 
     # The hidden tests' seed reaches the instructor's server only.
     rc, out = hub.terminal(bob, 'test -z "$AIECOURSE_HIDDEN_SEED"', timeout=60)
     assert rc == 0, f"a student's server has AIECOURSE_HIDDEN_SEED:\n{out}"
     command, grades_csv = grading_command(CHAPTER)
-    rc, out = hub.terminal(hub.instructor, f'test "$AIECOURSE_HIDDEN_SEED" = {HIDDEN_SEED} && cd ~/aiecourse && {command}',
-                           timeout=240)
+    rc, out = hub.terminal(
+        hub.instructor, f'test "$AIECOURSE_HIDDEN_SEED" = {HIDDEN_SEED} && cd ~/aiecourse && {command}', timeout=240
+    )
     (ARTIFACTS).mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "grading_terminal.txt").write_text(out)
     assert rc == 0, f"the grading command failed ({rc}) in the instructor's terminal:\n{out[-4000:]}"
@@ -159,8 +168,9 @@ def test_class_cycle(hub: ClassHub):
     score, max_score = grades[ada]["total"], grades[ada]["max"]
     assert max_score >= 10, grades
     assert score == max_score, f"{ada} submitted the solutions but scored {score}/{max_score}: {grades[ada]}"
-    assert grades[bob]["total"] == 0.0 and grades[bob]["max"] == max_score, \
+    assert grades[bob]["total"] == 0.0 and grades[bob]["max"] == max_score, (
         f"{bob} submitted the untouched release but scored {grades[bob]}"
+    )
     # Where the formgrader and `nbgrader export` read grades: the course's gradebook, and each student's feedback.
     for student in (ada, bob):
         assert (course / "feedback" / student / CHAPTER / f"{CHAPTER}.html").exists(), f"no feedback for {student}"
@@ -169,7 +179,9 @@ def test_class_cycle(hub: ClassHub):
     # Feedback back to the students: the formgrader's *Release Feedback*, then each student's *Fetch Feedback*.
     hub.action(hub.instructor, f"formgrader/api/assignment/{CHAPTER}/release_feedback")
     for student in (ada, bob):
-        hub.call("POST", student, "assignments/fetch_feedback", data={"course_id": "aiecourse", "assignment_id": CHAPTER})
+        hub.call(
+            "POST", student, "assignments/fetch_feedback", data={"course_id": "aiecourse", "assignment_id": CHAPTER}
+        )
         pages = list((hub.home(student) / CHAPTER / "feedback").glob(f"*/{CHAPTER}.html"))
         assert len(pages) == 1, f"{student} fetched no feedback ({pages})\n{hub.log_tail()}"
         page = pages[0].read_text()
@@ -192,23 +204,47 @@ def test_course_update_with_nbgitpuller(hub: ClassHub):
     repos = hub.base / "git"
     work = repos / "work"
     shutil.copytree(REPO_ROOT / "course" / CHAPTER, work / "course" / CHAPTER)
-    git = ["git", "-c", "user.name=Instructor", "-c", "user.email=instructor@example.org", "-c", "init.defaultBranch=main"]
+    git = [
+        "git",
+        "-c",
+        "user.name=Instructor",
+        "-c",
+        "user.email=instructor@example.org",
+        "-c",
+        "init.defaultBranch=main",
+    ]
     subprocess.run([*git, "init", "-q", str(work)], check=True)
     subprocess.run([*git, "-C", str(work), "add", "."], check=True)
     subprocess.run([*git, "-C", str(work), "commit", "-q", "-m", "chapter 02"], check=True)
     subprocess.run([*git, "clone", "-q", "--bare", str(work), str(repos / "aiecourse.git")], check=True)
     port = free_port()
     daemon = subprocess.Popen(
-        ["git", "daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", f"--port={port}",
-         f"--base-path={repos}", str(repos)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            f"--base-path={repos}",
+            str(repos),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     hub.procs.append(daemon)
     repo_url = f"git://127.0.0.1:{port}/aiecourse.git"
 
     def pull() -> list[dict]:
-        r = hub.call("GET", student, "git-pull/api", params={"repo": repo_url, "branch": "main", "targetpath": "aiecourse"},
-                     timeout=120)
-        events = [json.loads(line[len("data: "):]) for line in r.text.splitlines() if line.startswith("data: ")]
+        r = hub.call(
+            "GET",
+            student,
+            "git-pull/api",
+            params={"repo": repo_url, "branch": "main", "targetpath": "aiecourse"},
+            timeout=120,
+        )
+        events = [json.loads(line[len("data: ") :]) for line in r.text.splitlines() if line.startswith("data: ")]
         assert events and events[-1].get("phase") == "finished", f"nbgitpuller did not finish: {events[-3:]}"
         return events
 
@@ -234,17 +270,25 @@ def test_course_update_with_nbgitpuller(hub: ClassHub):
     subprocess.run([*git, "-C", str(work), "push", "-q", str(repos / "aiecourse.git"), "main"], check=True)
 
     pull()
-    assert "clearer hint" in hub.call("GET", student, "api/contents/aiecourse/course/UPDATES.md?content=1").json()["content"]
+    assert (
+        "clearer hint"
+        in hub.call("GET", student, "api/contents/aiecourse/course/UPDATES.md?content=1").json()["content"]
+    )
     nb = hub.read_notebook(student, nb_path)
     assert nb["cells"][-1]["source"] == "my notes", "nbgitpuller lost the student's own edit"
 
     # The link an instructor shares opens nbgitpuller's page in the student's server.
-    page = hub.call("GET", student, "git-pull", params={"repo": repo_url, "branch": "main",
-                                                        "urlpath": f"lab/tree/aiecourse/course/{CHAPTER}/{CHAPTER}.ipynb"})
+    page = hub.call(
+        "GET",
+        student,
+        "git-pull",
+        params={"repo": repo_url, "branch": "main", "urlpath": f"lab/tree/aiecourse/course/{CHAPTER}/{CHAPTER}.ipynb"},
+    )
     assert "git-pull" in page.text
     hub.timings["nbgitpuller"] = time.monotonic() - t0
 
 
+@pytest.mark.browser
 def test_browser_views(hub: ClassHub):
     """The student's Assignment List shows the chapter; the instructor's formgrader lists it."""
     if not Path(CHROMIUM).exists():
@@ -258,9 +302,20 @@ def test_browser_views(hub: ClassHub):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     student = hub.students[0]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         try:
             for user in (student, hub.instructor):
                 page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
@@ -282,7 +337,9 @@ def test_browser_views(hub: ClassHub):
                     assert CHAPTER in text, text
                     menu = page.locator(".lm-MenuBar-item", has_text="Nbgrader")
                     menu.click()
-                    page.locator("li.lm-Menu-item[data-command='nbgrader:open-assignment-list'] >> visible=true").wait_for()
+                    page.locator(
+                        "li.lm-Menu-item[data-command='nbgrader:open-assignment-list'] >> visible=true"
+                    ).wait_for()
                     formgrader_item = "li.lm-Menu-item[data-command='nbgrader:open-formgrader'] >> visible=true"
                     assert page.locator(formgrader_item).count() == 0, "a student sees the Formgrader menu item"
                     page.keyboard.press("Escape")
@@ -292,12 +349,16 @@ def test_browser_views(hub: ClassHub):
                     row.wait_for()
                     page.wait_for_timeout(500)
                     page.screenshot(path=str(ARTIFACTS / "instructor_formgrader.png"))
-                    assert "released" in row.inner_text(), f"the formgrader does not show {CHAPTER} as released: {row.inner_text()}"
+                    assert "released" in row.inner_text(), (
+                        f"the formgrader does not show {CHAPTER} as released: {row.inner_text()}"
+                    )
                     # as many submissions as the instructor has collected (two after test_class_cycle)
                     collected = list((hub.home(user) / "aiecourse" / "submitted").glob(f"*/{CHAPTER}"))
                     column = [h.strip() for h in page.locator("thead th").all_inner_texts()].index("# Submissions")
                     shown = row.locator("td").nth(column).inner_text().strip()
-                    assert shown == str(len(collected)), f"the formgrader shows {shown} submissions, {len(collected)} collected"
+                    assert shown == str(len(collected)), (
+                        f"the formgrader shows {shown} submissions, {len(collected)} collected"
+                    )
         finally:
             browser.close()
     hub.timings["browser"] = time.monotonic() - t0
@@ -320,8 +381,11 @@ def test_exchange_when_every_user_is_jovyan():
     base.chmod(0o755)
     created = False
     try:
-        subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/bash", "--user-group", "jovyan"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--no-create-home", "--shell", "/bin/bash", "--user-group", "jovyan"],
+            check=True,
+            capture_output=True,
+        )
         created = True
         exchange = base / "exchange"  # the shared volume, after the init container's chmod 0777
         exchange.mkdir()
@@ -339,11 +403,22 @@ def test_exchange_when_every_user_is_jovyan():
         subprocess.run(["chown", "-R", "jovyan:jovyan", str(base / "pods")], check=True)
 
         def pod(user: str, role: str, *command: str, cwd: Path) -> subprocess.CompletedProcess:
-            env = {"HOME": str(homes[user]), "JUPYTERHUB_USER": user, "USER": "jovyan", "LANG": "C.UTF-8",
-                   "PATH": f"{HUB_VENV / 'bin'}:/usr/bin:/bin", "AIECOURSE_EXCHANGE": str(exchange),
-                   "JUPYTER_CONFIG_PATH": f"{jupyter / role}:{jupyter / 'shared'}"}
-            return subprocess.run(["runuser", "-u", "jovyan", "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()),
-                                   *command], cwd=cwd, capture_output=True, text=True, timeout=180)
+            env = {
+                "HOME": str(homes[user]),
+                "JUPYTERHUB_USER": user,
+                "USER": "jovyan",
+                "LANG": "C.UTF-8",
+                "PATH": f"{HUB_VENV / 'bin'}:/usr/bin:/bin",
+                "AIECOURSE_EXCHANGE": str(exchange),
+                "JUPYTER_CONFIG_PATH": f"{jupyter / role}:{jupyter / 'shared'}",
+            }
+            return subprocess.run(
+                ["runuser", "-u", "jovyan", "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()), *command],
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
 
         def ok(proc: subprocess.CompletedProcess) -> None:
             assert proc.returncode == 0, f"{proc.args[-3:]} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
@@ -353,8 +428,9 @@ def test_exchange_when_every_user_is_jovyan():
             ok(pod(student, "student", "nbgrader", "fetch_assignment", CHAPTER, cwd=homes[student]))
             ok(pod(student, "student", "nbgrader", "submit", CHAPTER, cwd=homes[student]))
         ok(pod("prof", "instructor", "nbgrader", "collect", CHAPTER, cwd=course))
-        assert sorted(p.name for p in (course / "submitted").iterdir()) == ["ada", "bob"], \
+        assert sorted(p.name for p in (course / "submitted").iterdir()) == ["ada", "bob"], (
             "submissions are not named after the hub users"
+        )
 
         # The same uid everywhere: bob's pod can list the inbound folder and read ada's submission.
         inbound = exchange / "aiecourse" / "inbound"

@@ -32,15 +32,25 @@ class ConcatCache:
 
 def test_gpt2_parameter_names_and_tied_head():
     names = set(dict(GPT(TINY).named_parameters()))
-    for name in ["wte.weight", "wpe.weight", "h.0.ln_1.weight", "h.0.attn.c_attn.weight", "h.0.attn.c_attn.bias",
-                 "h.0.attn.c_proj.weight", "h.1.ln_2.bias", "h.1.mlp.c_fc.weight", "h.1.mlp.c_proj.bias",
-                 "ln_f.weight"]:
+    for name in [
+        "wte.weight",
+        "wpe.weight",
+        "h.0.ln_1.weight",
+        "h.0.attn.c_attn.weight",
+        "h.0.attn.c_attn.bias",
+        "h.0.attn.c_proj.weight",
+        "h.1.ln_2.bias",
+        "h.1.mlp.c_fc.weight",
+        "h.1.mlp.c_proj.bias",
+        "ln_f.weight",
+    ]:
         assert name in names, name
     model = GPT(TINY)
     assert model.lm_head.weight is model.wte.weight
     c = TINY
-    expected = (c.vocab_size + c.n_positions) * c.d_model + 2 * c.d_model + c.n_layers * (
-        12 * c.d_model**2 + 13 * c.d_model)
+    expected = (
+        (c.vocab_size + c.n_positions) * c.d_model + 2 * c.d_model + c.n_layers * (12 * c.d_model**2 + 13 * c.d_model)
+    )
     assert model.num_params() == expected
 
 
@@ -124,7 +134,7 @@ def test_bundled_model_writes_like_its_corpus():
     prompt = "One day, Tom went to the"
     text = tok.decode(model.greedy(torch.tensor([tok.encode(prompt)]), 40)[0])
     assert text.startswith(prompt)
-    continuation = text[len(prompt):]
+    continuation = text[len(prompt) :]
     assert any(place in continuation for place in ["park", "forest", "garden", "beach", "kitchen", "river"]), text
 
 
@@ -156,12 +166,20 @@ def test_device_helper(monkeypatch):
 
 
 def test_gpt2_loader_matches_transformers_offline(tmp_path):
-    transformers = pytest.importorskip("transformers", reason="the [hf] extra is not installed")
+    pytest.importorskip("transformers", reason="the [hf] extra is not installed")
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    config = GPT2Config(vocab_size=100, n_positions=32, n_embd=24, n_layer=3, n_head=4,
-                        bos_token_id=0, eos_token_id=None, pad_token_id=0)
+    config = GPT2Config(
+        vocab_size=100,
+        n_positions=32,
+        n_embd=24,
+        n_layer=3,
+        n_head=4,
+        bos_token_id=0,
+        eos_token_id=None,
+        pad_token_id=0,
+    )
     hf = GPT2LMHeadModel(config).eval()
     with torch.no_grad():  # random, non-zero biases and norms, so a missed transpose cannot hide
         for p in hf.parameters():

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+from conftest import executed_notebook
 
 from grader.notebooks import graded_results, is_graded, is_solution, nbgrader_meta, notebook_path
 from grader.release import release
 
-from conftest import executed_notebook
 
-
+@pytest.mark.slow
 def test_solution_passes_every_graded_cell(chapter):
     results = graded_results(executed_notebook(chapter, released=False))
     assert results, f"{chapter} has no graded cells"
@@ -18,18 +18,22 @@ def test_solution_passes_every_graded_cell(chapter):
     assert not failed, f"{chapter}: graded cells failed with the solutions:\n" + "\n".join(failed)
 
 
+@pytest.mark.slow
 def test_stub_fails_every_graded_cell(chapter):
     results = graded_results(executed_notebook(chapter, released=True))
     passed = [r.grade_id for r in results if r.passed]
     assert not passed, f"{chapter}: graded cells pass on the untouched stubs: {passed}"
 
 
+@pytest.mark.slow
 def test_every_cell_runs_without_error_in_the_solution(chapter):
     nb = executed_notebook(chapter, released=False)
     errors = [
         f"cell {i}: {out.get('ename')}: {out.get('evalue')}"
-        for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-        for out in cell.get("outputs", []) if out.get("output_type") == "error"
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "error"
     ]
     assert not errors, f"{chapter}: cells raised with the solutions:\n" + "\n".join(errors)
 
@@ -51,10 +55,18 @@ def test_source_notebooks_are_clean(chapter):
             assert "### BEGIN SOLUTION" in c.source and "### END SOLUTION" in c.source, nbgrader_meta(c)["grade_id"]
 
 
+@pytest.mark.slow
 def test_solution_shows_a_figure_inline(chapter):
     """Every chapter draws at least one figure (a heatmap, a curve) as an inline image, as Jupyter and Colab show it."""
     nb = executed_notebook(chapter, released=False)
-    images = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-              for out in cell.get("outputs", []) if "image/png" in out.get("data", {})]
-    assert images, (f"{chapter}: no cell shows a figure; plot what a learner would rather see than read "
-                    "(matplotlib figures appear inline when a cell ends with one or calls plt.show())")
+    images = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    ]
+    assert images, (
+        f"{chapter}: no cell shows a figure; plot what a learner would rather see than read "
+        "(matplotlib figures appear inline when a cell ends with one or calls plt.show())"
+    )

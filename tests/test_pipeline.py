@@ -8,6 +8,9 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
+from grader.environment import with_interpreter_on_path
 from grader.notebooks import REPO_ROOT, notebook_path
 
 CONFIG = REPO_ROOT / "grader" / "nbgrader_config.py"
@@ -16,13 +19,13 @@ CHAPTER = "02_attention"
 
 def nbgrader(root, *args):
     cmd = [sys.executable, "-m", "nbgrader", *args, f"--config={CONFIG}", f"--CourseDirectory.root={root}"]
-    # nbgrader runs the `alembic` command when it creates a gradebook: it must be on PATH.
-    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = with_interpreter_on_path(dict(os.environ))  # nbgrader runs `alembic` to create a gradebook
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
 
 
+@pytest.mark.slow
 def test_release_autograde_export(tmp_path):
     shutil.copytree(REPO_ROOT / "solutions" / CHAPTER, tmp_path / "solutions" / CHAPTER)
     nbgrader(tmp_path, "generate_assignment", CHAPTER, "--force")

@@ -7,16 +7,27 @@ import torch
 
 import aiecourse
 from aiecourse.instruct import (
-    PAD_ID, QUESTION_KINDS, QAExample, encode_batch, is_correct, preference_pairs, qa_examples,
+    PAD_ID,
+    QUESTION_KINDS,
+    QAExample,
+    encode_batch,
+    is_correct,
+    preference_pairs,
+    qa_examples,
 )
 from aiecourse.model import GPT, GPTConfig
 from aiecourse.reward import (
-    REWARD_CHECKPOINT, RewardModel, hidden_states, load_reward_model, reward_metadata, save_reward_model,
+    REWARD_CHECKPOINT,
+    RewardModel,
+    hidden_states,
+    load_reward_model,
+    reward_metadata,
+    save_reward_model,
 )
 from aiecourse.tasks import counting_problems, parse_answer
 
-
 # --- chapter 06: the counting task -------------------------------------------------------------
+
 
 def test_counting_problems_cover_every_pair_once():
     problems = counting_problems(seed=0)
@@ -41,16 +52,19 @@ def test_counting_prompt_is_the_corpus_story():
     cut = story.index('"There are') + len('"There are')
     # same sentence frame: '... saw A Xs SPOT. Then B more Xs came. "How many Xs are there now?" asked ...'
     p = counting_problems()[0].prompt
-    for frame in (" more ", " came. \"How many ", " are there now?\" asked ", " counted them one by one. \"There are"):
+    for frame in (" more ", ' came. "How many ', ' are there now?" asked ', ' counted them one by one. "There are'):
         assert frame in story[:cut] and frame in p
 
 
-@pytest.mark.parametrize("text, expected", [(" 8 cats!", 8), (" 12", 12), (" many cats", None), ("", None), (" -3", -3)])
+@pytest.mark.parametrize(
+    "text, expected", [(" 8 cats!", 8), (" 12", 12), (" many cats", None), ("", None), (" -3", -3)]
+)
 def test_parse_answer(text, expected):
     assert parse_answer(text) == expected
 
 
 # --- chapter 07: demonstrations and preferences ----------------------------------------------
+
 
 def test_qa_examples_are_seeded_and_answerable_from_the_story():
     examples = qa_examples(200, seed=0)
@@ -80,8 +94,11 @@ def test_preference_pairs():
         fact = p.chosen.strip().rstrip(".").removeprefix("To the ").removeprefix("A ")
         assert fact in p.prompt.split("\n")[0]
     # a wrong friend is often the hero: the name in the question
-    hero_as_friend = [p for p in pairs if p.kind == "friend" and p.flaw == "wrong fact"
-                      and p.rejected.strip(" .") in p.prompt.split("\n")[1]]
+    hero_as_friend = [
+        p
+        for p in pairs
+        if p.kind == "friend" and p.flaw == "wrong fact" and p.rejected.strip(" .") in p.prompt.split("\n")[1]
+    ]
     assert hero_as_friend
     assert {p.flaw for p in preference_pairs(50, wrong_fact=1.0)} == {"wrong fact"}
     assert {p.flaw for p in preference_pairs(50, wrong_fact=0.0)} == {"badly written"}
@@ -100,7 +117,7 @@ def test_encode_batch_pads_on_the_right_and_keeps_prompt_boundaries():
         assert ids[b, : len(p)].tolist() == p
         assert ids[b, len(p) : len(p) + len(r)].tolist() == r
         assert ids[b, lengths[b] - 1] == tok.eot_id
-        assert bool((ids[b, lengths[b]:] == PAD_ID).all())
+        assert bool((ids[b, lengths[b] :] == PAD_ID).all())
     assert PAD_ID not in tok.encode(" ".join(e.prompt + e.response for e in qa_examples(100)))
     ids2, _, lengths2 = encode_batch(tok, ["a"], ["b"], end_of_text=False)
     assert lengths2.tolist() == [2] and ids2.shape == (1, 2)
@@ -111,6 +128,7 @@ def test_encode_batch_pads_on_the_right_and_keeps_prompt_boundaries():
 
 
 # --- the reward model -------------------------------------------------------------------------
+
 
 def _tiny_gpt(seed=0):
     torch.manual_seed(seed)
@@ -166,7 +184,9 @@ def test_bundled_reward_model_matches_the_storyteller_and_prefers_right_answers(
     assert REWARD_CHECKPOINT.stat().st_size < 4_000_000
     rm = load_reward_model(device="cpu")
     pairs = preference_pairs(60, seed=3)  # the held-out seed
-    ids, _, lengths = encode_batch(tok, [p.prompt for p in pairs] * 2, [p.chosen for p in pairs] + [p.rejected for p in pairs])
+    ids, _, lengths = encode_batch(
+        tok, [p.prompt for p in pairs] * 2, [p.chosen for p in pairs] + [p.rejected for p in pairs]
+    )
     with torch.no_grad():
         r = rm(ids, lengths)
     accuracy = (r[:60] > r[60:]).float().mean().item()

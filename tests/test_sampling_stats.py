@@ -22,6 +22,9 @@ import torch
 
 from grader.mutation import ChapterSession, load_spec
 
+pytestmark = pytest.mark.slow
+
+
 CHAPTER = "05_sampling"
 CELL = "test_sample_next_token"
 SEEDS = range(200)
@@ -96,7 +99,9 @@ def test_correct_samplers_pass_on_every_seed(session, samplers, name):
     source = None if name == "reference" else samplers["alternatives"][name]
     run = checks_with(session, source)
     failures = {seed: message for seed in SEEDS if (message := run(seed)) is not None}
-    assert not failures, f"{name}: the frequency checks failed a correct sampler on {len(failures)} of {len(SEEDS)} seeds: {failures}"
+    assert not failures, (
+        f"{name}: the frequency checks failed a correct sampler on {len(failures)} of {len(SEEDS)} seeds: {failures}"
+    )
 
 
 @pytest.mark.parametrize("name", WRONG_DISTRIBUTION)
@@ -104,4 +109,3 @@ def test_wrong_samplers_fail_on_every_seed(session, samplers, name):
     run = checks_with(session, samplers["mutants"][name])
     passed = [seed for seed in SEEDS if run(seed) is None]
     assert not passed, f"{name}: the frequency checks accepted a wrong sampler on seeds {passed[:10]}"
-

@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "course"), str(ROOT / "tests")]
 
+import hostile  # noqa: E402
 import nbformat  # noqa: E402
 
-import hostile  # noqa: E402
 from grader.autograde import autograde  # noqa: E402
 from grader.mutation import load_spec  # noqa: E402
 from grader.notebooks import execute  # noqa: E402
@@ -73,17 +73,25 @@ def main() -> int:
         shutil.rmtree(work)
     (work / "class").mkdir(parents=True)
     kinds = make_class(work / "class", args.n)
-    print(f"{args.n} submissions of {CHAPTER}: " + ", ".join(
-        f"{sum(k == kind for k in kinds.values())} {kind}" for kind in ("correct", "partly wrong", "blank")))
+    print(
+        f"{args.n} submissions of {CHAPTER}: "
+        + ", ".join(f"{sum(k == kind for k in kinds.values())} {kind}" for kind in ("correct", "partly wrong", "blank"))
+    )
     load_before = os.getloadavg()
 
     runs = {}
     for jobs in args.jobs:
         start = time.time()
-        code, rows = autograde(work / "class", CHAPTER, jobs=jobs, out=work / f"course-jobs{jobs}", echo=lambda *a: None)
+        code, rows = autograde(
+            work / "class", CHAPTER, jobs=jobs, out=work / f"course-jobs{jobs}", echo=lambda *a: None
+        )
         seconds = time.time() - start
-        runs[jobs] = {"seconds": seconds, "per_submission": seconds / args.n, "exit_code": code,
-                      "grades": {r.student: (r.status, r.total) for r in rows}}
+        runs[jobs] = {
+            "seconds": seconds,
+            "per_submission": seconds / args.n,
+            "exit_code": code,
+            "grades": {r.student: (r.status, r.total) for r in rows},
+        }
         print(f"--jobs {jobs}: {seconds:.0f} s, {seconds / args.n:.1f} s per submission")
 
     sample = sorted(kinds)[: args.baseline]
@@ -96,14 +104,22 @@ def main() -> int:
     first = args.jobs[0]
     same = all(runs[j]["grades"] == runs[first]["grades"] for j in args.jobs)
     report = {
-        "submissions": args.n, "mix": {kind: sum(k == kind for k in kinds.values()) for kind in set(kinds.values())},
-        "cpus": os.cpu_count(), "load_average_before": load_before, "load_average_after": os.getloadavg(),
+        "submissions": args.n,
+        "mix": {kind: sum(k == kind for k in kinds.values()) for kind in set(kinds.values())},
+        "cpus": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
         "plain_nbclient_seconds_per_notebook": round(plain, 2),
-        "runs": {str(j): {"seconds": round(r["seconds"], 1), "seconds_per_submission": round(r["per_submission"], 2),
-                          "speedup_over_jobs_%d" % first: round(runs[first]["seconds"] / r["seconds"], 2),
-                          "overhead_vs_plain_nbclient": round(r["per_submission"] * j / plain, 2) if plain else None,
-                          "exit_code": r["exit_code"]}
-                 for j, r in runs.items()},
+        "runs": {
+            str(j): {
+                "seconds": round(r["seconds"], 1),
+                "seconds_per_submission": round(r["per_submission"], 2),
+                f"speedup_over_jobs_{first}": round(runs[first]["seconds"] / r["seconds"], 2),
+                "overhead_vs_plain_nbclient": round(r["per_submission"] * j / plain, 2) if plain else None,
+                "exit_code": r["exit_code"],
+            }
+            for j, r in runs.items()
+        },
         "same_grades_for_every_job_count": same,
     }
     print(json.dumps(report, indent=1))

@@ -63,6 +63,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "course"), str(ROOT)]
 
 import aiecourse  # noqa: E402
+from aiecourse.hardware import synchronize  # noqa: E402
 from aiecourse.model import GPT, GPTConfig  # noqa: E402
 from aiecourse.weights import _CONV1D  # noqa: E402
 
@@ -89,9 +90,19 @@ def to_hf(model: GPT):
 
     c = model.config
     config = GPT2Config(
-        vocab_size=c.vocab_size, n_positions=c.n_positions, n_embd=c.d_model, n_layer=c.n_layers,
-        n_head=c.n_heads, layer_norm_epsilon=c.layer_norm_eps, activation_function="gelu_new",
-        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=None, pad_token_id=0,
+        vocab_size=c.vocab_size,
+        n_positions=c.n_positions,
+        n_embd=c.d_model,
+        n_layer=c.n_layers,
+        n_head=c.n_heads,
+        layer_norm_epsilon=c.layer_norm_eps,
+        activation_function="gelu_new",
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=0,
+        eos_token_id=None,
+        pad_token_id=0,
     )
     hf = GPT2LMHeadModel(config)
     state = {}
@@ -103,11 +114,6 @@ def to_hf(model: GPT):
     hf.load_state_dict(state, strict=False)  # the tied lm_head and causal-mask buffers need no entry
     hf.tie_weights()
     return hf.to(next(model.parameters()).device).eval()
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def timed(fn, device):
@@ -125,8 +131,15 @@ def first_difference(a: torch.Tensor, b: torch.Tensor) -> str:
     return "same tokens" if len(diff) == 0 else f"first difference at position {diff[0, 1].item()}"
 
 
-def bench(name: str, model: GPT, prompt: torch.Tensor, new_tokens: int, repeats: int, ref: dict,
-          uncached_repeats: int | None = None) -> dict:
+def bench(
+    name: str,
+    model: GPT,
+    prompt: torch.Tensor,
+    new_tokens: int,
+    repeats: int,
+    ref: dict,
+    uncached_repeats: int | None = None,
+) -> dict:
     device = prompt.device
     generate_greedy = ref["generate_greedy"]
     hf = to_hf(model)
@@ -135,8 +148,15 @@ def bench(name: str, model: GPT, prompt: torch.Tensor, new_tokens: int, repeats:
     n = new_tokens
 
     def hf_generate(k):
-        return hf.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=k, min_new_tokens=k,
-                           do_sample=False, use_cache=True, pad_token_id=0)
+        return hf.generate(
+            prompt,
+            attention_mask=torch.ones_like(prompt),
+            max_new_tokens=k,
+            min_new_tokens=k,
+            do_sample=False,
+            use_cache=True,
+            pad_token_id=0,
+        )
 
     methods = {
         "ours, cached": lambda k: generate_greedy(model, prompt, k, use_cache=True),
@@ -153,17 +173,20 @@ def bench(name: str, model: GPT, prompt: torch.Tensor, new_tokens: int, repeats:
             for m, fn in methods.items():
                 if m == "ours, uncached" and r >= (uncached_repeats or repeats):
                     continue
-                first[m].append(timed(lambda: fn(1), device)[0])
-                seconds, outputs[m] = timed(lambda: fn(n), device)
+                first[m].append(timed(lambda fn=fn: fn(1), device)[0])
+                seconds, outputs[m] = timed(lambda fn=fn: fn(n), device)
                 total[m].append(seconds)
     med_first = {m: statistics.median(t) for m, t in first.items()}
     med_total = {m: statistics.median(t) for m, t in total.items()}
     tps = {m: n / med_total[m] for m in methods}
-    decode = {m: (n - 1) / (med_total[m] - med_first[m]) if med_total[m] > med_first[m] else float("nan")
-              for m in methods}
-    print(f"\n{name}: {model.num_params() / 1e6:.1f}M parameters, prompt {prompt.shape[1]} tokens, {n} new tokens, "
-          f"batch 1, {aiecourse.describe(device)}, median of {repeats} runs"
-          + (f" ({uncached_repeats} uncached)" if uncached_repeats and uncached_repeats < repeats else ""))
+    decode = {
+        m: (n - 1) / (med_total[m] - med_first[m]) if med_total[m] > med_first[m] else float("nan") for m in methods
+    }
+    print(
+        f"\n{name}: {model.num_params() / 1e6:.1f}M parameters, prompt {prompt.shape[1]} tokens, {n} new tokens, "
+        f"batch 1, {aiecourse.describe(device)}, median of {repeats} runs"
+        + (f" ({uncached_repeats} uncached)" if uncached_repeats and uncached_repeats < repeats else "")
+    )
     print(f"  (HF's logits vs ours on the prompt: largest difference {gap:.1e})")
     print(f"  {'':<22}{'tokens/s':>10}{'first token':>14}{'then, decode':>16}   all runs, tokens/s")
     for m in methods:
@@ -188,9 +211,15 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: aiecourse.get_device())")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per method (default 3)")
-    parser.add_argument("--small-new-tokens", type=int, default=32, help="new tokens for the GPT-2-small-sized model (default 32)")
-    parser.add_argument("--small-repeats", type=int, default=3,
-                        help="timed runs per method for that model (default 3; the uncached method runs once)")
+    parser.add_argument(
+        "--small-new-tokens", type=int, default=32, help="new tokens for the GPT-2-small-sized model (default 32)"
+    )
+    parser.add_argument(
+        "--small-repeats",
+        type=int,
+        default=3,
+        help="timed runs per method for that model (default 3; the uncached method runs once)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -202,8 +231,10 @@ def main(argv=None) -> int:
     transformers.logging.set_verbosity_error()
     device = aiecourse.get_device(args.device)
     ref = load_reference()
-    print(f"reference solutions: {SOLUTION.relative_to(ROOT)} ({', '.join(REFERENCE_CELLS)}); "
-          f"torch {torch.__version__}, transformers {transformers.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"reference solutions: {SOLUTION.relative_to(ROOT)} ({', '.join(REFERENCE_CELLS)}); "
+        f"torch {torch.__version__}, transformers {transformers.__version__}, {torch.get_num_threads()} threads"
+    )
     results = {}
     if args.only in (None, "bundled"):
         model, tok = aiecourse.load_bundled(device)
@@ -217,8 +248,15 @@ def main(argv=None) -> int:
         config = GPTConfig(vocab_size=50257, n_positions=1024, n_layers=12, n_heads=12, d_model=768)
         model = GPT(config).to(device).eval()
         prompt = torch.randint(0, config.vocab_size, (1, 256), generator=torch.Generator().manual_seed(0)).to(device)
-        results["gpt2-small"] = bench("GPT-2-small-sized, random weights", model, prompt, args.small_new_tokens,
-                                      args.small_repeats, ref, uncached_repeats=1)
+        results["gpt2-small"] = bench(
+            "GPT-2-small-sized, random weights",
+            model,
+            prompt,
+            args.small_new_tokens,
+            args.small_repeats,
+            ref,
+            uncached_repeats=1,
+        )
     return 0
 
 

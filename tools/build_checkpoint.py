@@ -80,8 +80,12 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--block-size", type=int, default=256)
     ap.add_argument("--context-steps", type=int, default=300, help="phase 2: steps on 512-token windows")
-    ap.add_argument("--resume", type=Path, help="skip phase 1 and continue from its checkpoint (a file "
-                    "written with --context-steps 0; phase 1 is seeded and deterministic)")
+    ap.add_argument(
+        "--resume",
+        type=Path,
+        help="skip phase 1 and continue from its checkpoint (a file "
+        "written with --context-steps 0; phase 1 is seeded and deterministic)",
+    )
     ap.add_argument("--vocab-size", type=int, default=1024)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "course/aiecourse/data")
@@ -95,8 +99,10 @@ def main() -> None:
     tok = Tokenizer(vocab, eot_id=len(vocab) - 1)
     train_ids, val_ids = encode_stories(tok, train_text), encode_stories(tok, val_text)
     chars = sum(map(len, train_text))
-    print(f"tokenizer: {tok.vocab_size} tokens, {chars / train_ids.numel():.2f} characters per token, "
-          f"{train_ids.numel():,} training tokens ({time.time() - t0:.1f} s)")
+    print(
+        f"tokenizer: {tok.vocab_size} tokens, {chars / train_ids.numel():.2f} characters per token, "
+        f"{train_ids.numel():,} training tokens ({time.time() - t0:.1f} s)"
+    )
 
     config = GPTConfig(vocab_size=tok.vocab_size, n_positions=512, n_layers=4, n_heads=4, d_model=128)
     t0 = time.time()
@@ -107,25 +113,46 @@ def main() -> None:
     else:
         model = GPT(config)
         print(f"model: {model.num_params():,} parameters")
-        train_lm(model, train_ids, steps=args.steps, batch_size=args.batch_size,
-                 block_size=args.block_size, lr=args.lr, warmup=50)
+        train_lm(
+            model,
+            train_ids,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            block_size=args.block_size,
+            lr=args.lr,
+            warmup=50,
+        )
         phase1_seconds = 0
     if args.context_steps:
-        train_lm(model, train_ids, steps=args.context_steps, batch_size=8, block_size=config.n_positions,
-                 lr=args.lr / 3, warmup=20, seed=1)
+        train_lm(
+            model,
+            train_ids,
+            steps=args.context_steps,
+            batch_size=8,
+            block_size=config.n_positions,
+            lr=args.lr / 3,
+            warmup=20,
+            seed=1,
+        )
     train_time = time.time() - t0 + phase1_seconds
     train_loss = evaluate_loss(model, train_ids, block_size=512)
     val_loss = evaluate_loss(model, val_ids, block_size=512)
     uni = unigram_loss(train_ids, val_ids, tok.vocab_size)
-    print(f"train loss {train_loss:.3f}, val loss {val_loss:.3f} nats/token; unigram val {uni:.3f}; "
-          f"{train_time:.0f} s")
+    print(f"train loss {train_loss:.3f}, val loss {val_loss:.3f} nats/token; unigram val {uni:.3f}; {train_time:.0f} s")
 
     args.out.mkdir(parents=True, exist_ok=True)
-    stats = {"train_loss": round(train_loss, 4), "val_loss": round(val_loss, 4),
-             "unigram_val_loss": round(uni, 4), "train_seconds": round(train_time), "steps": args.steps,
-             "context_steps": args.context_steps,
-             "batch_size": args.batch_size, "block_size": args.block_size,
-             "train_tokens": train_ids.numel(), "params": model.num_params()}
+    stats = {
+        "train_loss": round(train_loss, 4),
+        "val_loss": round(val_loss, 4),
+        "unigram_val_loss": round(uni, 4),
+        "train_seconds": round(train_time),
+        "steps": args.steps,
+        "context_steps": args.context_steps,
+        "batch_size": args.batch_size,
+        "block_size": args.block_size,
+        "train_tokens": train_ids.numel(),
+        "params": model.num_params(),
+    }
     save_checkpoint(model, args.out / "storyteller.safetensors", extra={"stats": stats})
     tok.save(args.out / "tokenizer.json")
     prompt = torch.tensor([tok.encode("One day, Mia went to the")])
@@ -145,9 +172,9 @@ A GPT-2-style model trained from scratch by `tools/build_checkpoint.py` on the c
 | corpus | `aiecourse.corpus`: short stories written by a random grammar in this repository (seed 0: 20,000 training stories; seed 1: 1,000 validation stories). License-clean, generated offline. |
 | tokenizer | {tok.vocab_size} tokens: 256 bytes, {tok.vocab_size - 257} pieces learned by byte-level BPE on 3,000 stories, and `<|endoftext|>` (id {tok.eot_id}) between stories; text is cut greedily into the longest pieces |
 | config | vocab {config.vocab_size}, context {config.n_positions}, {config.n_layers} layers, {config.n_heads} heads, d_model {config.d_model} (tied input and output embeddings) |
-| parameters | {s['params']:,} ({s['params'] * 4 / 1e6:.1f} MB in float32; checkpoint and tokenizer together {size / 1e6:.1f} MB) |
-| training | {s['steps']} steps of AdamW, batch {s['batch_size']} x {s['block_size']} tokens, cosine learning rate from 3e-3, then {s['context_steps']} steps of batch 8 x {config.n_positions} tokens (every position of the context) from 1e-3, on {s['train_tokens']:,} tokens; {s['train_seconds']} s on a 2-core CPU |
-| loss (nats per token) | train {s['train_loss']:.3f}, validation {s['val_loss']:.3f}; a unigram model on the same tokens: {s['unigram_val_loss']:.3f} (perplexity {math.exp(s['val_loss']):.2f} against {math.exp(s['unigram_val_loss']):.0f}) |
+| parameters | {s["params"]:,} ({s["params"] * 4 / 1e6:.1f} MB in float32; checkpoint and tokenizer together {size / 1e6:.1f} MB) |
+| training | {s["steps"]} steps of AdamW, batch {s["batch_size"]} x {s["block_size"]} tokens, cosine learning rate from 3e-3, then {s["context_steps"]} steps of batch 8 x {config.n_positions} tokens (every position of the context) from 1e-3, on {s["train_tokens"]:,} tokens; {s["train_seconds"]} s on a 2-core CPU |
+| loss (nats per token) | train {s["train_loss"]:.3f}, validation {s["val_loss"]:.3f}; a unigram model on the same tokens: {s["unigram_val_loss"]:.3f} (perplexity {math.exp(s["val_loss"]):.2f} against {math.exp(s["unigram_val_loss"]):.0f}) |
 
 Greedy sample after "One day, Mia went to the":
 

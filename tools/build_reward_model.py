@@ -114,20 +114,33 @@ def main() -> None:
             bar.set_postfix(loss=f"{loss.item():.3f}")
         if (step + 1) % 100 == 0 or step + 1 == args.rm_steps:
             acc, detail = pair_accuracy(rm, tok, held_out)
-            print(f"step {step + 1}: held-out pair accuracy {acc:.3f} "
-                  + " ".join(f"{k}={v:.2f}" for k, v in sorted(detail.items())), flush=True)
+            print(
+                f"step {step + 1}: held-out pair accuracy {acc:.3f} "
+                + " ".join(f"{k}={v:.2f}" for k, v in sorted(detail.items())),
+                flush=True,
+            )
     rm.eval()
     acc, detail = pair_accuracy(rm, tok, held_out)
     seconds = time.time() - start
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "reward_model.safetensors"
-    save_reward_model(rm, path, extra={
-        "sft_steps": args.sft_steps, "rm_steps": args.rm_steps, "batch_size": args.batch_size,
-        "held_out_accuracy": round(acc, 4), "held_out_detail": {k: round(v, 4) for k, v in detail.items()},
-        "train_seconds": round(seconds), "torch": torch.__version__,
-    })
-    print(f"held-out pair accuracy {acc:.3f} ({args.held_out} pairs, seed 3); {seconds:.0f} s; wrote {path} "
-          f"({path.stat().st_size / 1e6:.1f} MB)")
+    save_reward_model(
+        rm,
+        path,
+        extra={
+            "sft_steps": args.sft_steps,
+            "rm_steps": args.rm_steps,
+            "batch_size": args.batch_size,
+            "held_out_accuracy": round(acc, 4),
+            "held_out_detail": {k: round(v, 4) for k, v in detail.items()},
+            "train_seconds": round(seconds),
+            "torch": torch.__version__,
+        },
+    )
+    print(
+        f"held-out pair accuracy {acc:.3f} ({args.held_out} pairs, seed 3); {seconds:.0f} s; wrote {path} "
+        f"({path.stat().st_size / 1e6:.1f} MB)"
+    )
 
 
 if __name__ == "__main__":

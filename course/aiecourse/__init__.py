@@ -12,7 +12,17 @@ from .tokenizer import Tokenizer
 from .weights import load_bundled, load_checkpoint, load_gpt2, load_tokenizer
 
 __all__ = [
-    "GPT", "GPTConfig", "Tokenizer", "describe", "get_device", "load_bundled", "load_checkpoint",
-    "load_corpus", "load_gpt2", "load_tokenizer",
+    "GPT",
+    "GPTConfig",
+    "Tokenizer",
+    "checks",
+    "describe",
+    "get_device",
+    "load_bundled",
+    "load_checkpoint",
+    "load_corpus",
+    "load_gpt2",
+    "load_tokenizer",
+    "plots",
 ]
 __version__ = "0.1.0"

@@ -22,8 +22,17 @@ import types
 
 import torch
 
-__all__ = ["check", "check_close", "check_equal", "check_frequencies", "check_raises", "check_shape",
-           "frequency_margin", "hidden_seed", "tolerance"]
+__all__ = [
+    "check",
+    "check_close",
+    "check_equal",
+    "check_frequencies",
+    "check_raises",
+    "check_shape",
+    "frequency_margin",
+    "hidden_seed",
+    "tolerance",
+]
 
 DEFAULT_HIDDEN_SEED = 1234
 
@@ -107,8 +116,10 @@ def _plain(actual, what: str) -> None:
     if not _isinstance(actual, _TensorBase):
         raise _AssertionError(f"{what}: expected a torch.Tensor, got {_type(actual).__name__}")
     if _type(actual) not in _PLAIN:
-        raise _AssertionError(f"{what}: expected a plain torch.Tensor, got a {_type(actual).__name__} "
-                              "(return the tensor itself, not a subclass)")
+        raise _AssertionError(
+            f"{what}: expected a plain torch.Tensor, got a {_type(actual).__name__} "
+            "(return the tensor itself, not a subclass)"
+        )
 
 
 def _truth(condition) -> bool:
@@ -134,8 +145,10 @@ def check_shape(actual, expected_shape, what: str) -> None:
 def _same_kind(actual, expected, what: str) -> None:
     check_shape(actual, _t_shape(expected), what)
     if _t_dtype(actual) != _t_dtype(expected):
-        raise _AssertionError(f"{what}: expected dtype {_t_dtype(expected)}, got {_t_dtype(actual)} "
-                              "(keep the input's dtype: no hard-coded float32)")
+        raise _AssertionError(
+            f"{what}: expected dtype {_t_dtype(expected)}, got {_t_dtype(actual)} "
+            "(keep the input's dtype: no hard-coded float32)"
+        )
     if _t_device(actual) != _t_device(expected):
         raise _AssertionError(f"{what}: expected device {_t_device(expected)}, got {_t_device(actual)}")
 
@@ -148,12 +161,16 @@ def check_equal(actual, expected, what: str, hint: str = "") -> None:
     a, e = _t_cpu(_t_detach(actual)), _t_cpu(_t_detach(expected))
     bad = _t_tolist(_t_nonzero(_t_ne(a, e))[0])
     n_bad = _int(_t_item(_t_sum(_t_ne(a, e))))
-    message = (f"{what}: {n_bad} of {_t_numel(a)} values differ; first at index {_tuple(bad)}: "
-               f"got {_t_item(a[_tuple(bad)])}, expected {_t_item(e[_tuple(bad)])}")
+    message = (
+        f"{what}: {n_bad} of {_t_numel(a)} values differ; first at index {_tuple(bad)}: "
+        f"got {_t_item(a[_tuple(bad)])}, expected {_t_item(e[_tuple(bad)])}"
+    )
     raise _AssertionError(message + (f". {hint}" if hint else ""))
 
 
-def check_close(actual, expected, what: str, atol: float | None = None, rtol: float | None = None, hint: str = "") -> None:
+def check_close(
+    actual, expected, what: str, atol: float | None = None, rtol: float | None = None, hint: str = ""
+) -> None:
     """``actual`` matches ``expected`` in shape, dtype, device and values (within the dtype's tolerance)."""
     _plain(expected, f"{what} (the expected value)")
     _same_kind(actual, expected, what)
@@ -170,8 +187,10 @@ def check_close(actual, expected, what: str, atol: float | None = None, rtol: fl
     bad = _t_tolist(_t_nonzero(not_ok)[0])
     diff = _t_masked_fill(_t_abs(a - e), same, 0.0)
     worst = _float(_t_max(_t_nan_to_num(diff, float("inf"))))
-    message = (f"{what}: {_int(_t_item(_t_sum(not_ok)))} of {_t_numel(ok)} values differ (largest difference {worst:.3g}); "
-               f"first at index {_tuple(bad)}: got {_t_item(a[_tuple(bad)]):.6g}, expected {_t_item(e[_tuple(bad)]):.6g}")
+    message = (
+        f"{what}: {_int(_t_item(_t_sum(not_ok)))} of {_t_numel(ok)} values differ (largest difference {worst:.3g}); "
+        f"first at index {_tuple(bad)}: got {_t_item(a[_tuple(bad)]):.6g}, expected {_t_item(e[_tuple(bad)]):.6g}"
+    )
     raise _AssertionError(message + (f". {hint}" if hint else ""))
 
 
@@ -181,8 +200,10 @@ def check_raises(fn, exception: type[BaseException], what: str, match: str | Non
         fn()
     except exception as e:
         if match is not None and match.lower() not in str(e).lower():
-            raise _AssertionError(f"{what}: raised {exception.__name__} as it should, but its message "
-                                  f"{str(e)!r} does not mention {match!r}") from None
+            raise _AssertionError(
+                f"{what}: raised {exception.__name__} as it should, but its message "
+                f"{str(e)!r} does not mention {match!r}"
+            ) from None
         return
     except _Exception as e:  # noqa: BLE001 - the learner's code may raise anything
         raise _AssertionError(f"{what}: expected {exception.__name__}, got {_type(e).__name__}: {e}") from None
@@ -229,17 +250,21 @@ def check_frequencies(draws, probs, what: str, failure_prob: float = 1e-9, hint:
     impossible = _t_tolist(_t_flatten(_t_nonzero(_t_and(_t_eq(p, 0), _t_gt(counts, 0)))))
     if impossible:
         i = impossible[0]
-        raise _AssertionError(f"{what}: token {i} has probability 0 (it should have been filtered out or is impossible) "
-                              f"but was drawn {_int(_t_item(counts[i]))} times in {n} draws" + (f". {hint}" if hint else ""))
+        raise _AssertionError(
+            f"{what}: token {i} has probability 0 (it should have been filtered out or is impossible) "
+            f"but was drawn {_int(_t_item(counts[i]))} times in {n} draws" + (f". {hint}" if hint else "")
+        )
     gaps = _t_abs(freq - p)
     tv = 0.5 * _float(_t_sum(gaps))
     margin = frequency_margin(p, n, failure_prob)
     if tv > margin:
         worst = _t_tolist(_argsort(gaps, descending=True))[: _min(4, V)]
         table = ", ".join(f"token {i}: expected {_t_item(p[i]):.3f}, drawn {_t_item(freq[i]):.3f}" for i in worst)
-        raise _AssertionError(f"{what}: the frequencies of {n} draws are not the expected distribution "
-                              f"(total variation {tv:.3f}, a correct sampler stays below {margin:.3f}); {table}"
-                              + (f". {hint}" if hint else ""))
+        raise _AssertionError(
+            f"{what}: the frequencies of {n} draws are not the expected distribution "
+            f"(total variation {tv:.3f}, a correct sampler stays below {margin:.3f}); {table}"
+            + (f". {hint}" if hint else "")
+        )
 
 
 class _ReadOnlyModule(types.ModuleType):

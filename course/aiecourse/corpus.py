@@ -48,13 +48,13 @@ def _story(rng: random.Random) -> str:
             f"But then the {thing} was gone! {hero} felt {sad}.",
             f'"Where is my {thing}?" {he} asked.',
             f"{friend} came to help. They looked {rng.choice(PLACES[place])}, but it was not there.",
-            f"Then {friend} looked {spot}. \"I found it!\" said {friend}.",
-            f"{hero} was {good}. \"Thank you, {friend}!\" {he} said, and they played with the {thing} all day.",
+            f'Then {friend} looked {spot}. "I found it!" said {friend}.',
+            f'{hero} was {good}. "Thank you, {friend}!" {he} said, and they played with the {thing} all day.',
         ]
     elif kind == 1:  # meeting an animal
         s += [
             f"{spot.capitalize()}, {he} saw a {look} {animal}.",
-            f"The {animal} looked {sad}. \"What is wrong, little {animal}?\" asked {hero}.",
+            f'The {animal} looked {sad}. "What is wrong, little {animal}?" asked {hero}.',
             f"The {animal} could not find its way home. {hero} wanted to help.",
             f"{hero} and the {animal} walked together until they found its home.",
             f"The {animal} was {good}, and {hero} smiled all the way back.",
@@ -63,7 +63,7 @@ def _story(rng: random.Random) -> str:
         s += [
             f"{hero} had a {thing}, and {friend} wanted to play with it too.",
             f'"Can I have a turn?" asked {friend}. At first {hero} said no.',
-            f"{friend} felt {sad}. {hero} thought about it and said, \"Let us share it.\"",
+            f'{friend} felt {sad}. {hero} thought about it and said, "Let us share it."',
             f"They took turns with the {thing}. Sharing made them both {good}.",
             f"Now {hero} and {friend} are best friends.",
         ]
@@ -72,8 +72,8 @@ def _story(rng: random.Random) -> str:
         s += [
             f"{hero} saw {a} {animal}s {spot}. Then {b} more {animal}s came.",
             f'"How many {animal}s are there now?" asked {his} {helper}.',
-            f"{hero} counted them one by one. \"There are {a + b} {animal}s!\" {he} said.",
-            f"{his.capitalize()} {helper} was {good}. \"Well done, {hero}!\"",
+            f'{hero} counted them one by one. "There are {a + b} {animal}s!" {he} said.',
+            f'{his.capitalize()} {helper} was {good}. "Well done, {hero}!"',
         ]
     return " ".join(s)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -77,15 +77,19 @@ def _cpu_ghz() -> float | None:
     except (OSError, ValueError):
         pass
     try:
-        mhz = [float(line.split(":")[1]) for line in Path("/proc/cpuinfo").read_text().splitlines()
-               if line.startswith("cpu MHz")]
+        mhz = [
+            float(line.split(":")[1])
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("cpu MHz")
+        ]
         return max(mhz) / 1000 if mhz else None
     except (OSError, ValueError):
         return None
 
 
-def cpu_peak_flops(cores: int | None = None, ghz: float | None = None,
-                   flops_per_cycle: int | None = None) -> tuple[float, str]:
+def cpu_peak_flops(
+    cores: int | None = None, ghz: float | None = None, flops_per_cycle: int | None = None
+) -> tuple[float, str]:
     """An estimate of this CPU's fp32 peak, cores x GHz x FLOPs per cycle, and how it was reached.
 
     ``cores`` defaults to the threads PyTorch uses, ``ghz`` to the clock the OS reports (3 GHz when it
@@ -99,8 +103,10 @@ def cpu_peak_flops(cores: int | None = None, ghz: float | None = None,
         flops_per_cycle, isa = cpu_flops_per_cycle(_cpu_flags(), platform.machine(), platform.system())
     peak = cores * ghz * 1e9 * flops_per_cycle
     clock = f"{ghz:.2f} GHz" + ("" if reported else " (assumed: the OS reports no clock)")
-    return peak, (f"CPU estimate: {cores} cores x {clock} x {flops_per_cycle} fp32 FLOPs per cycle ({isa}) "
-                  f"= {peak / 1e9:,.0f} GFLOP/s")
+    return peak, (
+        f"CPU estimate: {cores} cores x {clock} x {flops_per_cycle} fp32 FLOPs per cycle ({isa}) "
+        f"= {peak / 1e9:,.0f} GFLOP/s"
+    )
 
 
 def peak_flops(device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> tuple[float, str]:
@@ -116,12 +122,16 @@ def peak_flops(device: torch.device | str | None = None, dtype: torch.dtype = to
             return peak, f"{name}: datasheet peak for {unit}, dense = {peak / 1e12:,.1f} TFLOP/s"
         sms = torch.cuda.get_device_properties(device).multi_processor_count
         peak = sms * 128 * 2 * 1.5e9 * (4 if dtype in _HALF else 1)
-        return peak, (f"{name} is not in the table: a rough guess of {sms} SMs x 128 lanes x 2 FLOPs x 1.5 GHz"
-                      f"{' x 4 for tensor cores' if dtype in _HALF else ''} = {peak / 1e12:,.1f} TFLOP/s; "
-                      "use your GPU's datasheet figure for a real one")
+        return peak, (
+            f"{name} is not in the table: a rough guess of {sms} SMs x 128 lanes x 2 FLOPs x 1.5 GHz"
+            f"{' x 4 for tensor cores' if dtype in _HALF else ''} = {peak / 1e12:,.1f} TFLOP/s; "
+            "use your GPU's datasheet figure for a real one"
+        )
     if device.type == "mps":
-        return 4e12, ("Apple GPU (MPS): assumed 4 TFLOP/s fp32, the order of a base M1-M3 chip; the larger "
-                      "chips have 2-8 times more: use your chip's figure")
+        return 4e12, (
+            "Apple GPU (MPS): assumed 4 TFLOP/s fp32, the order of a base M1-M3 chip; the larger "
+            "chips have 2-8 times more: use your chip's figure"
+        )
     return cpu_peak_flops()
 
 

@@ -61,14 +61,20 @@ class PreferencePair:
 def _facts(rng: random.Random) -> dict[str, str]:
     hero, friend = rng.sample(NAMES, 2)
     return {
-        "time": rng.choice(TIMES), "hero": hero, "friend": friend, "place": rng.choice(list(PLACES)),
-        "weather": rng.choice(WEATHER), "thing": rng.choice(OBJECTS),
+        "time": rng.choice(TIMES),
+        "hero": hero,
+        "friend": friend,
+        "place": rng.choice(list(PLACES)),
+        "weather": rng.choice(WEATHER),
+        "thing": rng.choice(OBJECTS),
     }
 
 
 def _story(f: dict[str, str]) -> str:
-    return (f"{f['time']}, {f['hero']} went to the {f['place']} with {f['friend']}. "
-            f"It was a {f['weather']} day. {f['hero']} had a {f['thing']}.")
+    return (
+        f"{f['time']}, {f['hero']} went to the {f['place']} with {f['friend']}. "
+        f"It was a {f['weather']} day. {f['hero']} had a {f['thing']}."
+    )
 
 
 def _other(rng: random.Random, f: dict[str, str], field: str) -> dict[str, str]:
@@ -88,7 +94,7 @@ def _badly_written(rng: random.Random, answer: str) -> str:
     if how == 0:  # a stutter: a stray first letter, or the first word twice
         return f"{words[0][0]} {answer}" if rng.random() < 0.5 else f"{words[0]} {answer}"
     if how == 1:  # the start is cut off
-        return answer[rng.randint(1, 2):]
+        return answer[rng.randint(1, 2) :]
     if how == 2:  # cut off before the end
         return " ".join(words[:-1]) if len(words) > 1 else answer.rstrip(".")
     if how == 3:  # a stray word at the end

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from .hardware import synchronize
+
 
 @dataclass
 class Pass:
@@ -25,14 +27,6 @@ class Pass:
     n_tokens: int
     past: int | None
     seconds: float
-
-
-def _synchronize(device: torch.device) -> None:
-    """Wait for queued GPU work, so that a time measures the work and not just its launch."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
 
 
 class RecordingModel(nn.Module):
@@ -55,10 +49,10 @@ class RecordingModel(nn.Module):
 
     def forward(self, ids: torch.Tensor, cache=None) -> torch.Tensor:
         past = None if cache is None else int(cache.seq_len)
-        _synchronize(ids.device)
+        synchronize(ids.device)
         start = time.perf_counter()
         logits = self.model(ids) if cache is None else self.model(ids, cache=cache)
-        _synchronize(ids.device)
+        synchronize(ids.device)
         self.passes.append(Pass(int(ids.shape[0]), int(ids.shape[1]), past, time.perf_counter() - start))
         return logits
 
@@ -67,7 +61,10 @@ class RecordingModel(nn.Module):
 
     def describe(self, limit: int = 6) -> str:
         """The passes in words, for a test's failure message: ``3 passes: (B=1, 5 tokens, cache at 0), ...``."""
-        parts = [f"(B={p.batch}, {p.n_tokens} token{'s' * (p.n_tokens != 1)}, "
-                 + ("no cache)" if p.past is None else f"cache at {p.past})") for p in self.passes[:limit]]
+        parts = [
+            f"(B={p.batch}, {p.n_tokens} token{'s' * (p.n_tokens != 1)}, "
+            + ("no cache)" if p.past is None else f"cache at {p.past})")
+            for p in self.passes[:limit]
+        ]
         more = ", ..." if len(self.passes) > limit else ""
         return f"{len(self.passes)} pass{'es' * (len(self.passes) != 1)}: " + ", ".join(parts) + more

@@ -17,8 +17,9 @@ Parameter names follow Hugging Face's ``GPT2LMHeadModel`` without its ``transfor
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import torch
 import torch.nn as nn

@@ -11,14 +11,14 @@ exercise of chapter 07 and is not here. ``tools/build_reward_model.py`` trains t
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
 from .device import get_device
-from .model import GPT, GPTConfig
+from .model import GPT
+from .weights import checkpoint_metadata, read_state, write_state
 
 REWARD_CHECKPOINT = Path(__file__).parent / "data" / "reward_model.safetensors"
 
@@ -45,44 +45,31 @@ class RewardModel(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     @classmethod
-    def from_gpt(cls, gpt: GPT) -> "RewardModel":
+    def from_gpt(cls, gpt: GPT) -> RewardModel:
         """A reward model whose trunk is a copy of ``gpt`` (the original is left as it is)."""
         return cls(copy.deepcopy(gpt)).to(next(gpt.parameters()).device)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        h = hidden_states(self.gpt, ids)                                   # (B, T, C)
+        h = hidden_states(self.gpt, ids)  # (B, T, C)
         last = h[torch.arange(ids.size(0), device=ids.device), lengths.to(ids.device) - 1]  # (B, C)
-        return self.head(last).squeeze(-1)                                 # (B,)
+        return self.head(last).squeeze(-1)  # (B,)
 
 
 def save_reward_model(rm: RewardModel, path: str | Path, extra: dict | None = None, dtype=torch.float16) -> None:
     """Write the trunk (the tied output matrix once) and the head to one safetensors file, in ``dtype``."""
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in rm.state_dict().items() if k != "gpt.lm_head.weight"}
-    metadata = {"config": json.dumps(rm.gpt.config.to_dict()), **{k: json.dumps(v) for k, v in (extra or {}).items()}}
-    save_file(state, str(path), metadata=metadata)
+    write_state(rm, rm.gpt.config, path, extra, tied="gpt.lm_head.weight", dtype=dtype)
 
 
 def load_reward_model(path: str | Path = REWARD_CHECKPOINT, device: torch.device | str | None = None) -> RewardModel:
     """The bundled reward model (float32, eval mode, on ``device``)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.exists():
+    if not Path(path).exists():
         raise FileNotFoundError(f"no reward model at {path}: run tools/build_reward_model.py")
-    with safe_open(str(path), framework="pt") as f:
-        config = GPTConfig(**json.loads(f.metadata()["config"]))
+    config, state = read_state(path, tied="gpt.lm_head.weight")
     rm = RewardModel(GPT(config))
-    state = {k: v.float() for k, v in load_file(str(path)).items()}
-    state["gpt.lm_head.weight"] = state["gpt.wte.weight"]
     rm.load_state_dict(state)
     return rm.to(device or get_device()).eval()
 
 
 def reward_metadata(path: str | Path = REWARD_CHECKPOINT) -> dict:
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        return {k: json.loads(v) for k, v in f.metadata().items()}
+    """The bundled reward model's metadata: its config and how it was trained."""
+    return checkpoint_metadata(path)

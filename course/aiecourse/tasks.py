@@ -39,10 +39,12 @@ def counting_prompt(a: int, b: int, rng: random.Random) -> str:
     spot = rng.choice(PLACES[place])
     animal = rng.choice(ANIMALS)
     helper = rng.choice(HELPERS)
-    return (f"{rng.choice(TIMES)}, {hero} went to the {place}. It was a {rng.choice(WEATHER)} day. "
-            f"{hero} saw {a} {animal}s {spot}. Then {b} more {animal}s came. "
-            f'"How many {animal}s are there now?" asked {his} {helper}. '
-            f'{hero} counted them one by one. "There are')
+    return (
+        f"{rng.choice(TIMES)}, {hero} went to the {place}. It was a {rng.choice(WEATHER)} day. "
+        f"{hero} saw {a} {animal}s {spot}. Then {b} more {animal}s came. "
+        f'"How many {animal}s are there now?" asked {his} {helper}. '
+        f'{hero} counted them one by one. "There are'
+    )
 
 
 def counting_problems(seed: int = 0, max_term: int = 9) -> list[CountingProblem]:
@@ -50,8 +52,11 @@ def counting_problems(seed: int = 0, max_term: int = 9) -> list[CountingProblem]
     if max_term < 1:
         raise ValueError(f"max_term must be >= 1, got {max_term}")
     rng = random.Random(seed)
-    return [CountingProblem(counting_prompt(a, b, rng), a, b)
-            for a in range(1, max_term + 1) for b in range(1, max_term + 1)]
+    return [
+        CountingProblem(counting_prompt(a, b, rng), a, b)
+        for a in range(1, max_term + 1)
+        for b in range(1, max_term + 1)
+    ]
 
 
 def parse_answer(text: str) -> int | None:

@@ -59,6 +59,6 @@ class Tokenizer:
         Path(path).write_text(json.dumps(data))
 
     @classmethod
-    def load(cls, path: str | Path) -> "Tokenizer":
+    def load(cls, path: str | Path) -> Tokenizer:
         data = json.loads(Path(path).read_text())
         return cls([bytes.fromhex(h) for h in data["vocab"]], data["eot_id"])

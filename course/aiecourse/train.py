@@ -27,7 +27,9 @@ def lm_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate_loss(model: nn.Module, ids: torch.Tensor, block_size: int, max_windows: int = 64, batch_size: int = 16) -> float:
+def evaluate_loss(
+    model: nn.Module, ids: torch.Tensor, block_size: int, max_windows: int = 64, batch_size: int = 16
+) -> float:
     """Mean next-token loss (nats) over up to ``max_windows`` consecutive, non-overlapping windows of ``ids``."""
     device = next(model.parameters()).device
     n = min(max_windows, (ids.numel() - 1) // block_size)
@@ -67,7 +69,8 @@ def train_lm(
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=lr, betas=(0.9, 0.95),
+        lr=lr,
+        betas=(0.9, 0.95),
     )
 
     def lr_at(step: int) -> float:  # linear warm-up, then cosine decay to a tenth

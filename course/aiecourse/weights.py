@@ -17,37 +17,57 @@ CHECKPOINT = DATA_DIR / "storyteller.safetensors"
 TOKENIZER = DATA_DIR / "tokenizer.json"
 
 
-def save_checkpoint(model: GPT, path: str | Path, extra: dict | None = None) -> None:
-    """Write the weights (the tied output matrix once) and the config into one safetensors file."""
+def write_state(
+    module: torch.nn.Module,
+    config: GPTConfig,
+    path: str | Path,
+    extra: dict | None = None,
+    tied: str = "lm_head.weight",
+    dtype: torch.dtype | None = None,
+) -> None:
+    """Write ``module``'s weights (the tied matrix ``tied`` left out: it is ``wte``'s), its GPT config and
+    ``extra`` (JSON-able values) into one safetensors file; in ``dtype`` if given."""
     from safetensors.torch import save_file
 
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
-    metadata = {"config": json.dumps(model.config.to_dict()), **{k: json.dumps(v) for k, v in (extra or {}).items()}}
+    state = {
+        k: v.detach().to("cpu", dtype or v.dtype).contiguous() for k, v in module.state_dict().items() if k != tied
+    }
+    metadata = {"config": json.dumps(config.to_dict()), **{k: json.dumps(v) for k, v in (extra or {}).items()}}
     save_file(state, str(path), metadata=metadata)
 
 
-def load_checkpoint(path: str | Path, device: torch.device | str | None = None, **gpt_kwargs) -> GPT:
-    """A GPT built from the config stored in ``path``, with its weights, in eval mode on ``device``."""
-    from safetensors import safe_open
+def read_state(path: str | Path, tied: str = "lm_head.weight") -> tuple[GPTConfig, dict[str, torch.Tensor]]:
+    """The GPT config and the float32 weights stored by ``write_state``, the tied matrix put back."""
     from safetensors.torch import load_file
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    with safe_open(str(path), framework="pt") as f:
-        config = GPTConfig(**json.loads(f.metadata()["config"]))
-    model = GPT(config, **gpt_kwargs)
-    state = load_file(str(path))
-    state["lm_head.weight"] = state["wte.weight"]
-    model.load_state_dict(state)
-    return model.to(device or get_device()).eval()
+    config = GPTConfig(**checkpoint_metadata(path)["config"])
+    state = {k: v.float() for k, v in load_file(str(path)).items()}
+    state[tied] = state[tied.removesuffix("lm_head.weight") + "wte.weight"]
+    return config, state
 
 
 def checkpoint_metadata(path: str | Path = CHECKPOINT) -> dict:
+    """The JSON metadata of a checkpoint written by ``write_state`` (its config, training statistics, ...)."""
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:
         return {k: json.loads(v) for k, v in f.metadata().items()}
+
+
+def save_checkpoint(model: GPT, path: str | Path, extra: dict | None = None) -> None:
+    """Write the weights (the tied output matrix once) and the config into one safetensors file."""
+    write_state(model, model.config, path, extra)
+
+
+def load_checkpoint(path: str | Path, device: torch.device | str | None = None, **gpt_kwargs) -> GPT:
+    """A GPT built from the config stored in ``path``, with its weights, in eval mode on ``device``."""
+    config, state = read_state(path)
+    model = GPT(config, **gpt_kwargs)
+    model.load_state_dict(state)
+    return model.to(device or get_device()).eval()
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,7 @@ EXERCISES = {
     "get_pair_counts": {
         "tests": ["test_get_pair_counts"],
         "mutants": {
-            "skips overlapping repeats": '''
+            "skips overlapping repeats": """
 def get_pair_counts(ids):
     counts, i = {}, 0
     while i < len(ids) - 1:
@@ -13,54 +13,54 @@ def get_pair_counts(ids):
         counts[pair] = counts.get(pair, 0) + 1
         i += 2 if ids[i] == ids[i + 1] else 1
     return counts
-''',
-            "misses the last pair": '''
+""",
+            "misses the last pair": """
 def get_pair_counts(ids):
     counts = {}
     for i in range(len(ids) - 2):
         pair = (ids[i], ids[i + 1])
         counts[pair] = counts.get(pair, 0) + 1
     return counts
-''',
-            "wraps around": '''
+""",
+            "wraps around": """
 def get_pair_counts(ids):
     counts = {}
     for pair in zip(ids, ids[1:] + ids[:1]):
         counts[pair] = counts.get(pair, 0) + 1
     return counts
-''',
-            "unordered pairs": '''
+""",
+            "unordered pairs": """
 def get_pair_counts(ids):
     counts = {}
     for a, b in zip(ids, ids[1:]):
         pair = (min(a, b), max(a, b))
         counts[pair] = counts.get(pair, 0) + 1
     return counts
-''',
-            "a set of pairs (every count 1)": '''
+""",
+            "a set of pairs (every count 1)": """
 def get_pair_counts(ids):
     return {pair: 1 for pair in zip(ids, ids[1:])}
-''',
+""",
         },
         "alternatives": {
-            "collections.Counter": '''
+            "collections.Counter": """
 def get_pair_counts(ids):
     return collections.Counter(zip(ids, ids[1:]))
-''',
-            "index loop with a defaultdict": '''
+""",
+            "index loop with a defaultdict": """
 def get_pair_counts(ids):
     from collections import defaultdict
     counts = defaultdict(int)
     for i in range(1, len(ids)):
         counts[ids[i - 1], ids[i]] += 1
     return dict(counts)
-''',
+""",
         },
     },
     "merge_pair": {
         "tests": ["test_merge_pair"],
         "mutants": {
-            "overlapping merges": '''
+            "overlapping merges": """
 def merge_pair(ids, pair, new_id):
     out = []
     for i in range(len(ids)):
@@ -71,8 +71,8 @@ def merge_pair(ids, pair, new_id):
         else:
             out.append(ids[i])
     return out
-''',
-            "drops the last id": '''
+""",
+            "drops the last id": """
 def merge_pair(ids, pair, new_id):
     out, i = [], 0
     while i < len(ids) - 1:
@@ -83,8 +83,8 @@ def merge_pair(ids, pair, new_id):
             out.append(ids[i])
             i += 1
     return out
-''',
-            "right to left": '''
+""",
+            "right to left": """
 def merge_pair(ids, pair, new_id):
     out, i = [], len(ids) - 1
     while i >= 0:
@@ -95,8 +95,8 @@ def merge_pair(ids, pair, new_id):
             out.append(ids[i])
             i -= 1
     return out[::-1]
-''',
-            "modifies the input in place": '''
+""",
+            "modifies the input in place": """
 def merge_pair(ids, pair, new_id):
     i = 0
     while i < len(ids) - 1:
@@ -104,17 +104,17 @@ def merge_pair(ids, pair, new_id):
             ids[i:i + 2] = [new_id]
         i += 1
     return ids
-''',
-            "only the first occurrence": '''
+""",
+            "only the first occurrence": """
 def merge_pair(ids, pair, new_id):
     for i in range(len(ids) - 1):
         if (ids[i], ids[i + 1]) == tuple(pair):
             return ids[:i] + [new_id] + ids[i + 2:]
     return list(ids)
-''',
+""",
         },
         "alternatives": {
-            "a for loop with a skip flag": '''
+            "a for loop with a skip flag": """
 def merge_pair(ids, pair, new_id):
     out, skip = [], False
     for i, t in enumerate(ids):
@@ -127,13 +127,13 @@ def merge_pair(ids, pair, new_id):
         else:
             out.append(t)
     return out
-''',
+""",
         },
     },
     "train_bpe": {
         "tests": ["test_train_bpe"],
         "mutants": {
-            "ties to the smallest pair": '''
+            "ties to the smallest pair": """
 def train_bpe(text, vocab_size):
     if vocab_size < 256:
         raise ValueError("vocab_size")
@@ -146,8 +146,8 @@ def train_bpe(text, vocab_size):
         ids = merge_pair(ids, pair, new_id)
         merges.append(pair)
     return merges
-''',
-            "ties to the pair counted last": '''
+""",
+            "ties to the pair counted last": """
 def train_bpe(text, vocab_size):
     if vocab_size < 256:
         raise ValueError("vocab_size")
@@ -160,8 +160,8 @@ def train_bpe(text, vocab_size):
         ids = merge_pair(ids, pair, new_id)
         merges.append(pair)
     return merges
-''',
-            "counts the pairs only once": '''
+""",
+            "counts the pairs only once": """
 def train_bpe(text, vocab_size):
     if vocab_size < 256:
         raise ValueError("vocab_size")
@@ -169,8 +169,8 @@ def train_bpe(text, vocab_size):
     counts = get_pair_counts(ids)
     ranked = sorted(counts, key=counts.get, reverse=True)
     return ranked[: vocab_size - 256]
-''',
-            "characters instead of bytes": '''
+""",
+            "characters instead of bytes": """
 def train_bpe(text, vocab_size):
     if vocab_size < 256:
         raise ValueError("vocab_size")
@@ -183,8 +183,8 @@ def train_bpe(text, vocab_size):
         ids = merge_pair(ids, pair, new_id)
         merges.append(pair)
     return merges
-''',
-            "one merge too many": '''
+""",
+            "one merge too many": """
 def train_bpe(text, vocab_size):
     if vocab_size < 256:
         raise ValueError("vocab_size")
@@ -197,8 +197,8 @@ def train_bpe(text, vocab_size):
         ids = merge_pair(ids, pair, new_id)
         merges.append(pair)
     return merges
-''',
-            "new ids from 255": '''
+""",
+            "new ids from 255": """
 def train_bpe(text, vocab_size):
     if vocab_size < 256:
         raise ValueError("vocab_size")
@@ -211,8 +211,8 @@ def train_bpe(text, vocab_size):
         ids = merge_pair(ids, pair, new_id)
         merges.append(pair)
     return merges
-''',
-            "crashes when no pair is left": '''
+""",
+            "crashes when no pair is left": """
 def train_bpe(text, vocab_size):
     if vocab_size < 256:
         raise ValueError("vocab_size")
@@ -223,8 +223,8 @@ def train_bpe(text, vocab_size):
         ids = merge_pair(ids, pair, new_id)
         merges.append(pair)
     return merges
-''',
-            "no ValueError below 256": '''
+""",
+            "no ValueError below 256": """
 def train_bpe(text, vocab_size):
     ids, merges = list(text.encode("utf-8")), []
     for new_id in range(256, vocab_size):
@@ -235,10 +235,10 @@ def train_bpe(text, vocab_size):
         ids = merge_pair(ids, pair, new_id)
         merges.append(pair)
     return merges
-''',
+""",
         },
         "alternatives": {
-            "Counter.most_common (stable on ties)": '''
+            "Counter.most_common (stable on ties)": """
 def train_bpe(text, vocab_size):
     if vocab_size < 256:
         raise ValueError(f"vocab_size must be at least 256, got {vocab_size}")
@@ -249,8 +249,8 @@ def train_bpe(text, vocab_size):
         ids = merge_pair(ids, pair, 256 + len(merges))
         merges.append(pair)
     return merges
-''',
-            "an explicit scan for the best pair": '''
+""",
+            "an explicit scan for the best pair": """
 def train_bpe(text, vocab_size):
     if vocab_size < 256:
         raise ValueError("vocab_size below 256")
@@ -266,41 +266,41 @@ def train_bpe(text, vocab_size):
         merges.append(best)
         ids = merge_pair(ids, best, 256 + k)
     return merges
-''',
+""",
         },
     },
     "bpe_encode_decode": {
         "tests": ["test_bpe_encode_decode"],
         "mutants": {
-            "decodes token by token": '''
+            "decodes token by token": """
 def bpe_decode(ids, merges):
     vocab = [bytes([b]) for b in range(256)]
     for a, b in merges:
         vocab.append(vocab[a] + vocab[b])
     return "".join(vocab[i].decode("utf-8", errors="replace") for i in ids)
-''',
-            "merges applied in reverse": '''
+""",
+            "merges applied in reverse": """
 def bpe_encode(text, merges):
     ids = list(text.encode("utf-8"))
     for i in reversed(range(len(merges))):
         ids = merge_pair(ids, tuple(merges[i]), 256 + i)
     return ids
-''',
-            "encodes characters, not bytes": '''
+""",
+            "encodes characters, not bytes": """
 def bpe_encode(text, merges):
     ids = [ord(c) for c in text]
     for i, pair in enumerate(merges):
         ids = merge_pair(ids, tuple(pair), 256 + i)
     return ids
-''',
-            "vocabulary built b + a": '''
+""",
+            "vocabulary built b + a": """
 def bpe_decode(ids, merges):
     vocab = [bytes([b]) for b in range(256)]
     for a, b in merges:
         vocab.append(vocab[b] + vocab[a])
     return b"".join(vocab[i] for i in ids).decode("utf-8", errors="replace")
-''',
-            "stops at the first merge that does not occur": '''
+""",
+            "stops at the first merge that does not occur": """
 def bpe_encode(text, merges):
     ids = list(text.encode("utf-8"))
     for i, pair in enumerate(merges):
@@ -308,17 +308,17 @@ def bpe_encode(text, merges):
             break
         ids = merge_pair(ids, tuple(pair), 256 + i)
     return ids
-''',
-            "decodes as latin-1": '''
+""",
+            "decodes as latin-1": """
 def bpe_decode(ids, merges):
     vocab = [bytes([b]) for b in range(256)]
     for a, b in merges:
         vocab.append(vocab[a] + vocab[b])
     return b"".join(vocab[i] for i in ids).decode("latin-1")
-''',
+""",
         },
         "alternatives": {
-            "lowest-rank pair first, recursive decode": '''
+            "lowest-rank pair first, recursive decode": """
 def bpe_encode(text, merges):
     rank = {tuple(p): i for i, p in enumerate(merges)}
     ids = list(text.encode("utf-8"))
@@ -336,13 +336,13 @@ def bpe_decode(ids, merges):
         a, b = merges[t - 256]
         return expand(a) + expand(b)
     return b"".join(expand(t) for t in ids).decode("utf-8", errors="replace")
-''',
+""",
         },
     },
     "next_token_examples": {
         "tests": ["test_next_token_examples"],
         "mutants": {
-            "targets not shifted": '''
+            "targets not shifted": """
 def next_token_examples(ids, context_length):
     if context_length < 1:
         raise ValueError("context_length")
@@ -350,8 +350,8 @@ def next_token_examples(ids, context_length):
     N = (len(ids) - 1) // L
     x = ids[: N * L].reshape(N, L)
     return x, x.clone()
-''',
-            "overlapping windows (stride 1)": '''
+""",
+            "overlapping windows (stride 1)": """
 def next_token_examples(ids, context_length):
     if context_length < 1:
         raise ValueError("context_length")
@@ -360,8 +360,8 @@ def next_token_examples(ids, context_length):
     x = torch.stack([ids[i:i + L] for i in range(N)])
     y = torch.stack([ids[i + 1:i + L + 1] for i in range(N)])
     return x, y
-''',
-            "N = len(ids) // L": '''
+""",
+            "N = len(ids) // L": """
 def next_token_examples(ids, context_length):
     if context_length < 1:
         raise ValueError("context_length")
@@ -370,31 +370,31 @@ def next_token_examples(ids, context_length):
     x = torch.stack([ids[i * L:i * L + L] for i in range(N)])
     y = torch.stack([torch.cat([ids[i * L + 1:i * L + L + 1], ids[-1:]])[:L] for i in range(N)])
     return x, y
-''',
-            "inputs and targets swapped": '''
+""",
+            "inputs and targets swapped": """
 def next_token_examples(ids, context_length):
     if context_length < 1:
         raise ValueError("context_length")
     L = context_length
     N = (len(ids) - 1) // L
     return ids[1:N * L + 1].reshape(N, L), ids[:N * L].reshape(N, L)
-''',
-            "no ValueError for context_length < 1": '''
+""",
+            "no ValueError for context_length < 1": """
 def next_token_examples(ids, context_length):
     L = max(1, context_length)
     N = (len(ids) - 1) // L
     return ids[:N * L].reshape(N, L), ids[1:N * L + 1].reshape(N, L)
-''',
+""",
         },
         "alternatives": {
-            "unfold": '''
+            "unfold": """
 def next_token_examples(ids, context_length):
     if context_length < 1:
         raise ValueError(f"context_length must be positive, got {context_length}")
     L = context_length
     return ids[:-1].unfold(0, L, L), ids[1:].unfold(0, L, L)
-''',
-            "a stack of slices": '''
+""",
+            "a stack of slices": """
 def next_token_examples(ids, context_length):
     if context_length <= 0:
         raise ValueError("context_length must be >= 1")
@@ -402,41 +402,41 @@ def next_token_examples(ids, context_length):
     x = torch.stack([ids[i * L:(i + 1) * L] for i in range(N)])
     y = torch.stack([ids[i * L + 1:(i + 1) * L + 1] for i in range(N)])
     return x, y
-''',
+""",
         },
     },
     "mask_tokens": {
         "tests": ["test_mask_tokens"],
         "mutants": {
-            "labels on every position": '''
+            "labels on every position": """
 def mask_tokens(ids, mask_id, mask_prob, generator):
     if not 0 <= mask_prob <= 1:
         raise ValueError("mask_prob")
     masked = torch.rand(ids.shape, generator=generator) < mask_prob
     return ids.masked_fill(masked, mask_id), ids.clone()
-''',
-            "labels inverted": '''
+""",
+            "labels inverted": """
 def mask_tokens(ids, mask_id, mask_prob, generator):
     if not 0 <= mask_prob <= 1:
         raise ValueError("mask_prob")
     masked = torch.rand(ids.shape, generator=generator) < mask_prob
     return ids.masked_fill(masked, mask_id), ids.masked_fill(masked, -100)
-''',
-            "masks with probability 1 - p": '''
+""",
+            "masks with probability 1 - p": """
 def mask_tokens(ids, mask_id, mask_prob, generator):
     if not 0 <= mask_prob <= 1:
         raise ValueError("mask_prob")
     masked = torch.rand(ids.shape, generator=generator) > mask_prob
     return ids.masked_fill(masked, mask_id), ids.masked_fill(~masked, -100)
-''',
-            "ignores the generator": '''
+""",
+            "ignores the generator": """
 def mask_tokens(ids, mask_id, mask_prob, generator):
     if not 0 <= mask_prob <= 1:
         raise ValueError("mask_prob")
     masked = torch.rand(ids.shape) < mask_prob
     return ids.masked_fill(masked, mask_id), ids.masked_fill(~masked, -100)
-''',
-            "modifies ids in place": '''
+""",
+            "modifies ids in place": """
 def mask_tokens(ids, mask_id, mask_prob, generator):
     if not 0 <= mask_prob <= 1:
         raise ValueError("mask_prob")
@@ -444,22 +444,22 @@ def mask_tokens(ids, mask_id, mask_prob, generator):
     labels = ids.masked_fill(~masked, -100)
     ids[masked] = mask_id
     return ids, labels
-''',
-            "one mask for every row": '''
+""",
+            "one mask for every row": """
 def mask_tokens(ids, mask_id, mask_prob, generator):
     if not 0 <= mask_prob <= 1:
         raise ValueError("mask_prob")
     masked = (torch.rand(ids.shape[-1], generator=generator) < mask_prob).expand(ids.shape)
     return ids.masked_fill(masked, mask_id), ids.masked_fill(~masked, -100)
-''',
-            "no ValueError for mask_prob > 1": '''
+""",
+            "no ValueError for mask_prob > 1": """
 def mask_tokens(ids, mask_id, mask_prob, generator):
     masked = torch.rand(ids.shape, generator=generator) < mask_prob
     return ids.masked_fill(masked, mask_id), ids.masked_fill(~masked, -100)
-''',
+""",
         },
         "alternatives": {
-            "bernoulli and torch.where": '''
+            "bernoulli and torch.where": """
 def mask_tokens(ids, mask_id, mask_prob, generator):
     if mask_prob < 0 or mask_prob > 1:
         raise ValueError(f"mask_prob must be between 0 and 1, got {mask_prob}")
@@ -467,13 +467,13 @@ def mask_tokens(ids, mask_id, mask_prob, generator):
     inputs = torch.where(masked, torch.full_like(ids, mask_id), ids)
     labels = torch.where(masked, ids, torch.full_like(ids, -100))
     return inputs, labels
-''',
+""",
         },
     },
     "cross_entropy": {
         "tests": ["test_cross_entropy"],
         "mutants": {
-            "divides by all positions": '''
+            "divides by all positions": """
 def cross_entropy(logits, targets):
     logits = logits.reshape(-1, logits.size(-1))
     targets = targets.reshape(-1)
@@ -484,8 +484,8 @@ def cross_entropy(logits, targets):
 
 def perplexity(logits, targets):
     return cross_entropy(logits, targets).exp()
-''',
-            "-100 treated as class 0": '''
+""",
+            "-100 treated as class 0": """
 def cross_entropy(logits, targets):
     logits = logits.reshape(-1, logits.size(-1))
     targets = targets.reshape(-1).clamp(min=0)
@@ -494,8 +494,8 @@ def cross_entropy(logits, targets):
 
 def perplexity(logits, targets):
     return cross_entropy(logits, targets).exp()
-''',
-            "mean per row, then over rows": '''
+""",
+            "mean per row, then over rows": """
 def cross_entropy(logits, targets):
     logits = logits.reshape(-1, targets.shape[-1], logits.size(-1))
     targets = targets.reshape(-1, targets.shape[-1])
@@ -506,8 +506,8 @@ def cross_entropy(logits, targets):
 
 def perplexity(logits, targets):
     return cross_entropy(logits, targets).exp()
-''',
-            "log of a naive softmax": '''
+""",
+            "log of a naive softmax": """
 def cross_entropy(logits, targets):
     logits = logits.reshape(-1, logits.size(-1))
     targets = targets.reshape(-1)
@@ -517,8 +517,8 @@ def cross_entropy(logits, targets):
 
 def perplexity(logits, targets):
     return cross_entropy(logits, targets).exp()
-''',
-            "sum instead of mean": '''
+""",
+            "sum instead of mean": """
 def cross_entropy(logits, targets):
     logits = logits.reshape(-1, logits.size(-1))
     targets = targets.reshape(-1)
@@ -528,12 +528,12 @@ def cross_entropy(logits, targets):
 
 def perplexity(logits, targets):
     return cross_entropy(logits, targets).exp()
-''',
-            "perplexity in base 2": '''
+""",
+            "perplexity in base 2": """
 def perplexity(logits, targets):
     return 2 ** cross_entropy(logits, targets)
-''',
-            "softmax over the positions": '''
+""",
+            "softmax over the positions": """
 def cross_entropy(logits, targets):
     logits = logits.reshape(-1, logits.size(-1))
     targets = targets.reshape(-1)
@@ -543,10 +543,10 @@ def cross_entropy(logits, targets):
 
 def perplexity(logits, targets):
     return cross_entropy(logits, targets).exp()
-''',
+""",
         },
         "alternatives": {
-            "max subtraction and a one-hot mask": '''
+            "max subtraction and a one-hot mask": """
 def cross_entropy(logits, targets):
     V = logits.shape[-1]
     flat, t = logits.reshape(-1, V), targets.reshape(-1)
@@ -559,13 +559,13 @@ def cross_entropy(logits, targets):
 
 def perplexity(logits, targets):
     return torch.exp(cross_entropy(logits, targets))
-''',
+""",
         },
     },
     "ngram_logprobs": {
         "tests": ["test_ngram_logprobs"],
         "mutants": {
-            "no smoothing": '''
+            "no smoothing": """
 def unigram_logprobs(ids, vocab_size, alpha=1.0):
     if alpha <= 0:
         raise ValueError("alpha")
@@ -578,38 +578,38 @@ def bigram_logprobs(ids, vocab_size, alpha=1.0):
     V = vocab_size
     c = torch.bincount(ids[:-1] * V + ids[1:], minlength=V * V).view(V, V).double()
     return (c / c.sum(1, keepdim=True)).log().float()
-''',
-            "bigram normalised by columns": '''
+""",
+            "bigram normalised by columns": """
 def bigram_logprobs(ids, vocab_size, alpha=1.0):
     if alpha <= 0:
         raise ValueError("alpha")
     V = vocab_size
     c = torch.bincount(ids[:-1] * V + ids[1:], minlength=V * V).view(V, V).double() + alpha
     return (c / c.sum(0, keepdim=True)).log().float()
-''',
-            "bigram normalised by the total": '''
+""",
+            "bigram normalised by the total": """
 def bigram_logprobs(ids, vocab_size, alpha=1.0):
     if alpha <= 0:
         raise ValueError("alpha")
     V = vocab_size
     c = torch.bincount(ids[:-1] * V + ids[1:], minlength=V * V).view(V, V).double() + alpha
     return (c / c.sum()).log().float()
-''',
-            "probabilities, not logs": '''
+""",
+            "probabilities, not logs": """
 def unigram_logprobs(ids, vocab_size, alpha=1.0):
     if alpha <= 0:
         raise ValueError("alpha")
     c = torch.bincount(ids, minlength=vocab_size).double() + alpha
     return (c / c.sum()).float()
-''',
-            "unigram denominator without alpha * V": '''
+""",
+            "unigram denominator without alpha * V": """
 def unigram_logprobs(ids, vocab_size, alpha=1.0):
     if alpha <= 0:
         raise ValueError("alpha")
     c = torch.bincount(ids, minlength=vocab_size).double()
     return ((c + alpha) / len(ids)).log().float()
-''',
-            "bigram rows divided by the unigram count": '''
+""",
+            "bigram rows divided by the unigram count": """
 def bigram_logprobs(ids, vocab_size, alpha=1.0):
     if alpha <= 0:
         raise ValueError("alpha")
@@ -617,16 +617,16 @@ def bigram_logprobs(ids, vocab_size, alpha=1.0):
     c = torch.bincount(ids[:-1] * V + ids[1:], minlength=V * V).view(V, V).double() + alpha
     u = torch.bincount(ids, minlength=V).double()
     return (c / (u + alpha * V).unsqueeze(1)).log().float()
-''',
-            "no ValueError for alpha = 0": '''
+""",
+            "no ValueError for alpha = 0": """
 def bigram_logprobs(ids, vocab_size, alpha=1.0):
     V = vocab_size
     c = torch.bincount(ids[:-1] * V + ids[1:], minlength=V * V).view(V, V).double() + alpha
     return (c / c.sum(1, keepdim=True)).log().float()
-''',
+""",
         },
         "alternatives": {
-            "index_put_ with accumulate, float64 result": '''
+            "index_put_ with accumulate, float64 result": """
 def unigram_logprobs(ids, vocab_size, alpha=1.0):
     if not alpha > 0:
         raise ValueError(f"alpha must be positive, got {alpha}")
@@ -640,7 +640,7 @@ def bigram_logprobs(ids, vocab_size, alpha=1.0):
     counts = torch.full((vocab_size, vocab_size), float(alpha), dtype=torch.float64)
     counts.index_put_((ids[:-1], ids[1:]), torch.ones(len(ids) - 1, dtype=torch.float64), accumulate=True)
     return counts.log() - counts.sum(dim=1, keepdim=True).log()
-''',
+""",
         },
     },
 }

@@ -7,7 +7,7 @@ EXERCISES = {
     "scaled_dot_product_attention": {
         "tests": SDPA,
         "mutants": {
-            "no 1/sqrt(D) scale": '''
+            "no 1/sqrt(D) scale": """
 def scaled_dot_product_attention(q, k, v, mask=None):
     scores = q @ k.transpose(-2, -1)
     if mask is not None:
@@ -16,8 +16,8 @@ def scaled_dot_product_attention(q, k, v, mask=None):
         scores = scores.masked_fill(~mask, float("-inf"))
     w = scores.softmax(-1)
     return w @ v, w
-''',
-            "softmax over the queries": '''
+""",
+            "softmax over the queries": """
 def scaled_dot_product_attention(q, k, v, mask=None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
     if mask is not None:
@@ -26,16 +26,16 @@ def scaled_dot_product_attention(q, k, v, mask=None):
         scores = scores.masked_fill(~mask, float("-inf"))
     w = scores.softmax(-2)
     return w @ v, w
-''',
-            "inverted mask": '''
+""",
+            "inverted mask": """
 def scaled_dot_product_attention(q, k, v, mask=None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
     if mask is not None:
         scores = scores.masked_fill(mask, float("-inf"))
     w = scores.softmax(-1).nan_to_num(0.0)
     return w @ v, w
-''',
-            "masked with zeros instead of -inf": '''
+""",
+            "masked with zeros instead of -inf": """
 def scaled_dot_product_attention(q, k, v, mask=None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
     if mask is not None:
@@ -44,16 +44,16 @@ def scaled_dot_product_attention(q, k, v, mask=None):
         scores = scores.masked_fill(~mask, 0.0)
     w = scores.softmax(-1)
     return w @ v, w
-''',
-            "returns NaN for an all-False row": '''
+""",
+            "returns NaN for an all-False row": """
 def scaled_dot_product_attention(q, k, v, mask=None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
     w = scores.softmax(-1)
     return w @ v, w
-''',
-            "scaled by the key length": '''
+""",
+            "scaled by the key length": """
 def scaled_dot_product_attention(q, k, v, mask=None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(k.size(-2))
     if mask is not None:
@@ -62,8 +62,8 @@ def scaled_dot_product_attention(q, k, v, mask=None):
         scores = scores.masked_fill(~mask, float("-inf"))
     w = scores.softmax(-1)
     return w @ v, w
-''',
-            "float32 hard-coded": '''
+""",
+            "float32 hard-coded": """
 def scaled_dot_product_attention(q, k, v, mask=None):
     q, k, v = q.float(), k.float(), v.float()
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
@@ -73,8 +73,8 @@ def scaled_dot_product_attention(q, k, v, mask=None):
         scores = scores.masked_fill(~mask, float("-inf"))
     w = scores.softmax(-1)
     return w @ v, w
-''',
-            "only checks the first row of the mask": '''
+""",
+            "only checks the first row of the mask": """
 def scaled_dot_product_attention(q, k, v, mask=None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
     if mask is not None:
@@ -83,10 +83,10 @@ def scaled_dot_product_attention(q, k, v, mask=None):
         scores = scores.masked_fill(~mask, float("-inf"))
     w = scores.softmax(-1)
     return w @ v, w
-''',
+""",
         },
         "alternatives": {
-            "einsum, exp-normalise by hand, scale the query first": '''
+            "einsum, exp-normalise by hand, scale the query first": """
 def scaled_dot_product_attention(q, k, v, mask=None):
     scores = torch.einsum("...qd,...kd->...qk", q * q.shape[-1] ** -0.5, k)
     if mask is not None:
@@ -98,8 +98,8 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     e = scores.exp()
     w = e / e.sum(dim=-1, keepdim=True)
     return torch.einsum("...qk,...kd->...qd", w, v), w
-''',
-            "torch.matmul and F.softmax with a large negative fill": '''
+""",
+            "torch.matmul and F.softmax with a large negative fill": """
 def scaled_dot_product_attention(q, k, v, mask=None):
     d = q.size(-1)
     scores = torch.matmul(q, k.transpose(-1, -2)) / d ** 0.5
@@ -112,48 +112,48 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     if mask is not None:
         w = w * m
     return torch.matmul(w, v), w
-''',
+""",
         },
     },
     "causal_mask": {
         "tests": ["test_causal_mask"],
         "mutants": {
-            "upper triangle": '''
+            "upper triangle": """
 def causal_mask(q_len, k_len=None, device=None):
     k_len = q_len if k_len is None else k_len
     if q_len < 1 or k_len < q_len:
         raise ValueError("bad lengths")
     return torch.ones(q_len, k_len, dtype=torch.bool, device=device).triu()
-''',
-            "no offset for fewer queries than keys": '''
+""",
+            "no offset for fewer queries than keys": """
 def causal_mask(q_len, k_len=None, device=None):
     k_len = q_len if k_len is None else k_len
     if q_len < 1 or k_len < q_len:
         raise ValueError("bad lengths")
     return torch.ones(q_len, k_len, dtype=torch.bool, device=device).tril()
-''',
-            "strictly lower (a token cannot see itself)": '''
+""",
+            "strictly lower (a token cannot see itself)": """
 def causal_mask(q_len, k_len=None, device=None):
     k_len = q_len if k_len is None else k_len
     if q_len < 1 or k_len < q_len:
         raise ValueError("bad lengths")
     return torch.ones(q_len, k_len, dtype=torch.bool, device=device).tril(diagonal=k_len - q_len - 1)
-''',
-            "float mask": '''
+""",
+            "float mask": """
 def causal_mask(q_len, k_len=None, device=None):
     k_len = q_len if k_len is None else k_len
     if q_len < 1 or k_len < q_len:
         raise ValueError("bad lengths")
     return torch.ones(q_len, k_len, device=device).tril(diagonal=k_len - q_len)
-''',
-            "no ValueError when q_len > k_len": '''
+""",
+            "no ValueError when q_len > k_len": """
 def causal_mask(q_len, k_len=None, device=None):
     k_len = q_len if k_len is None else k_len
     return torch.ones(q_len, k_len, dtype=torch.bool, device=device).tril(diagonal=k_len - q_len)
-''',
+""",
         },
         "alternatives": {
-            "tril with a diagonal offset": '''
+            "tril with a diagonal offset": """
 def causal_mask(q_len, k_len=None, device=None):
     if k_len is None:
         k_len = q_len
@@ -162,8 +162,8 @@ def causal_mask(q_len, k_len=None, device=None):
     if k_len < q_len:
         raise ValueError(f"k_len ({k_len}) must be at least q_len ({q_len})")
     return torch.tril(torch.ones(q_len, k_len, dtype=torch.bool, device=device), diagonal=k_len - q_len)
-''',
-            "a Python loop": '''
+""",
+            "a Python loop": """
 def causal_mask(q_len, k_len=None, device=None):
     k_len = k_len or q_len
     if q_len < 1 or k_len < q_len:
@@ -172,39 +172,39 @@ def causal_mask(q_len, k_len=None, device=None):
     for i in range(q_len):
         m[i, : k_len - q_len + i + 1] = True
     return m
-''',
+""",
         },
     },
     "split_merge_heads": {
         "tests": ["test_split_merge_heads"],
         "mutants": {
-            "plain view to (B, H, T, D)": '''
+            "plain view to (B, H, T, D)": """
 def split_heads(x, n_heads):
     B, T, C = x.shape
     if C % n_heads:
         raise ValueError("n_heads")
     return x.reshape(B, n_heads, T, C // n_heads)
-''',
-            "heads interleaved (D, H) instead of (H, D)": '''
+""",
+            "heads interleaved (D, H) instead of (H, D)": """
 def split_heads(x, n_heads):
     B, T, C = x.shape
     if C % n_heads:
         raise ValueError("n_heads")
     return x.view(B, T, C // n_heads, n_heads).permute(0, 3, 1, 2)
-''',
-            "merge without transposing back": '''
+""",
+            "merge without transposing back": """
 def merge_heads(x):
     B, H, T, D = x.shape
     return x.reshape(B, T, H * D)
-''',
-            "no ValueError for a C not divisible by H": '''
+""",
+            "no ValueError for a C not divisible by H": """
 def split_heads(x, n_heads):
     B, T, C = x.shape
     return x.view(B, T, n_heads, -1).transpose(1, 2) if C % n_heads == 0 else x.view(B, T, 1, C).transpose(1, 2)
-''',
+""",
         },
         "alternatives": {
-            "unflatten / permute / flatten": '''
+            "unflatten / permute / flatten": """
 def split_heads(x, n_heads):
     if x.shape[-1] % n_heads != 0:
         raise ValueError(f"n_heads={n_heads} does not divide C={x.shape[-1]}")
@@ -212,13 +212,13 @@ def split_heads(x, n_heads):
 
 def merge_heads(x):
     return x.permute(0, 2, 1, 3).flatten(2)
-''',
+""",
         },
     },
     "MultiHeadAttention": {
         "tests": ["test_MultiHeadAttention", "test_mha_in_gpt"],
         "mutants": {
-            "k, q, v order": '''
+            "k, q, v order": """
 class MultiHeadAttention(nn.Module):
     def __init__(self, d_model, n_heads, bias=True):
         super().__init__()
@@ -232,8 +232,8 @@ class MultiHeadAttention(nn.Module):
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))
         out, _ = scaled_dot_product_attention(q, k, v, causal_mask(T) if mask is None else mask)
         return self.c_proj(merge_heads(out))
-''',
-            "not causal": '''
+""",
+            "not causal": """
 class MultiHeadAttention(nn.Module):
     def __init__(self, d_model, n_heads, bias=True):
         super().__init__()
@@ -247,8 +247,8 @@ class MultiHeadAttention(nn.Module):
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))
         out, _ = scaled_dot_product_attention(q, k, v, mask)
         return self.c_proj(merge_heads(out))
-''',
-            "forgets c_proj": '''
+""",
+            "forgets c_proj": """
 class MultiHeadAttention(nn.Module):
     def __init__(self, d_model, n_heads, bias=True):
         super().__init__()
@@ -262,8 +262,8 @@ class MultiHeadAttention(nn.Module):
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))
         out, _ = scaled_dot_product_attention(q, k, v, causal_mask(T) if mask is None else mask)
         return merge_heads(out)
-''',
-            "one head whatever n_heads says": '''
+""",
+            "one head whatever n_heads says": """
 class MultiHeadAttention(nn.Module):
     def __init__(self, d_model, n_heads, bias=True):
         super().__init__()
@@ -277,8 +277,8 @@ class MultiHeadAttention(nn.Module):
         q, k, v = (split_heads(t, 1) for t in (q, k, v))
         out, _ = scaled_dot_product_attention(q, k, v, causal_mask(T) if mask is None else mask)
         return self.c_proj(merge_heads(out))
-''',
-            "ignores the given mask": '''
+""",
+            "ignores the given mask": """
 class MultiHeadAttention(nn.Module):
     def __init__(self, d_model, n_heads, bias=True):
         super().__init__()
@@ -292,10 +292,10 @@ class MultiHeadAttention(nn.Module):
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))
         out, _ = scaled_dot_product_attention(q, k, v, causal_mask(T))
         return self.c_proj(merge_heads(out))
-''',
+""",
         },
         "alternatives": {
-            "separate chunks and a manual mask": '''
+            "separate chunks and a manual mask": """
 class MultiHeadAttention(nn.Module):
     def __init__(self, d_model, n_heads, bias=True):
         super().__init__()
@@ -313,7 +313,7 @@ class MultiHeadAttention(nn.Module):
             mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
         out, _ = scaled_dot_product_attention(*heads, mask=mask)
         return self.c_proj(merge_heads(out))
-''',
+""",
         },
     },
 }

@@ -2,7 +2,7 @@
 alternatives they must accept. Each is the source of a replacement definition."""
 
 # The reference KVCache with one method replaced: most cache mutants differ from it in one place.
-_CACHE_INIT = '''
+_CACHE_INIT = """
 class KVCache:
     def __init__(self, n_layers, batch_size, n_heads, head_dim, max_len, device=None, dtype=torch.float32):
         self.n_layers, self.max_len = n_layers, max_len
@@ -13,25 +13,25 @@ class KVCache:
 
     def reset(self):
         self.seq_len = 0
-'''
+"""
 
 
 def _cache(update: str, init: str = _CACHE_INIT) -> str:
     return init + update
 
 
-_ATTN_HEAD = '''
+_ATTN_HEAD = """
 def attention_with_cache(attn, x, cache, layer):
     B, T, C = x.shape
     H = attn.n_heads
     q, k, v = attn.c_attn(x).split(C, dim=2)
     q, k, v = (t.view(B, T, H, C // H).transpose(1, 2) for t in (q, k, v))
-'''
-_ATTN_TAIL = '''
+"""
+_ATTN_TAIL = """
     return attn.c_proj(y.transpose(1, 2).reshape(B, T, C))
-'''
+"""
 
-_FORWARD = '''
+_FORWARD = """
 def cached_forward(model, ids, cache):
     B, T = ids.shape
     pos = {pos}
@@ -40,29 +40,31 @@ def cached_forward(model, ids, cache):
         x = {attn_line}
         x = x + block.mlp(block.ln_2(x))
     return {head}
-'''
+"""
 
 
-def _forward(pos="torch.arange(cache.seq_len, cache.seq_len + T, device=ids.device)",
-             attn_line="x + attention_with_cache(block.attn, block.ln_1(x), cache, layer)",
-             head="model.lm_head(model.ln_f(x))"):
+def _forward(
+    pos="torch.arange(cache.seq_len, cache.seq_len + T, device=ids.device)",
+    attn_line="x + attention_with_cache(block.attn, block.ln_1(x), cache, layer)",
+    head="model.lm_head(model.ln_f(x))",
+):
     return _FORWARD.format(pos=pos, attn_line=attn_line, head=head)
 
 
-_GREEDY_HEAD = '''
+_GREEDY_HEAD = """
 @torch.no_grad()
 def generate_greedy(model, prompt_ids, max_new_tokens, use_cache=True):
     B, T = prompt_ids.shape
     cfg = model.config
     def new_cache():
         return KVCache(cfg.n_layers, B, cfg.n_heads, cfg.head_dim, T + max_new_tokens + 1, device=prompt_ids.device)
-'''
+"""
 
 EXERCISES = {
     "KVCache": {
         "tests": ["test_KVCache"],
         "mutants": {
-            "returns only the new keys": _cache('''
+            "returns only the new keys": _cache("""
     def update(self, layer, k, v):
         start, end = self.seq_len, self.seq_len + k.size(2)
         if end > self.max_len:
@@ -72,8 +74,8 @@ EXERCISES = {
         if layer == self.n_layers - 1:
             self.seq_len = end
         return self.k[layer, :, :, start:end], self.v[layer, :, :, start:end]
-'''),
-            "advances once per layer": _cache('''
+"""),
+            "advances once per layer": _cache("""
     def update(self, layer, k, v):
         start, end = self.seq_len, self.seq_len + k.size(2)
         if end > self.max_len:
@@ -82,8 +84,8 @@ EXERCISES = {
         self.v[layer, :, :, start:end] = v
         self.seq_len = end
         return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
-'''),
-            "never advances": _cache('''
+"""),
+            "never advances": _cache("""
     def update(self, layer, k, v):
         start, end = self.seq_len, self.seq_len + k.size(2)
         if end > self.max_len:
@@ -91,8 +93,8 @@ EXERCISES = {
         self.k[layer, :, :, start:end] = k
         self.v[layer, :, :, start:end] = v
         return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
-'''),
-            "writes every step at position 0": _cache('''
+"""),
+            "writes every step at position 0": _cache("""
     def update(self, layer, k, v):
         t = k.size(2)
         end = self.seq_len + t
@@ -103,8 +105,8 @@ EXERCISES = {
         if layer == self.n_layers - 1:
             self.seq_len = end
         return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
-'''),
-            "advances after the first layer instead of the last": _cache('''
+"""),
+            "advances after the first layer instead of the last": _cache("""
     def update(self, layer, k, v):
         start, end = self.seq_len, self.seq_len + k.size(2)
         if end > self.max_len:
@@ -114,8 +116,8 @@ EXERCISES = {
         if layer == 0:
             self.seq_len = end
         return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
-'''),
-            "grows with torch.cat (copies every step)": '''
+"""),
+            "grows with torch.cat (copies every step)": """
 class KVCache:
     def __init__(self, n_layers, batch_size, n_heads, head_dim, max_len, device=None, dtype=torch.float32):
         self.n_layers, self.max_len, self.seq_len = n_layers, max_len, 0
@@ -133,8 +135,8 @@ class KVCache:
 
     def reset(self):
         self.seq_len = 0
-''',
-            "returns clones of the buffer": _cache('''
+""",
+            "returns clones of the buffer": _cache("""
     def update(self, layer, k, v):
         start, end = self.seq_len, self.seq_len + k.size(2)
         if end > self.max_len:
@@ -144,8 +146,8 @@ class KVCache:
         if layer == self.n_layers - 1:
             self.seq_len = end
         return self.k[layer, :, :, :end].clone(), self.v[layer, :, :, :end].clone()
-'''),
-            "no overflow check (PyTorch's shape error instead of a ValueError)": _cache('''
+"""),
+            "no overflow check (PyTorch's shape error instead of a ValueError)": _cache("""
     def update(self, layer, k, v):
         start, end = self.seq_len, self.seq_len + k.size(2)
         self.k[layer, :, :, start:end] = k
@@ -153,8 +155,8 @@ class KVCache:
         if layer == self.n_layers - 1:
             self.seq_len = end
         return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
-'''),
-            "one buffer shared by every layer": '''
+"""),
+            "one buffer shared by every layer": """
 class KVCache:
     def __init__(self, n_layers, batch_size, n_heads, head_dim, max_len, device=None, dtype=torch.float32):
         self.n_layers, self.max_len, self.seq_len = n_layers, max_len, 0
@@ -173,8 +175,8 @@ class KVCache:
 
     def reset(self):
         self.seq_len = 0
-''',
-            "reset does nothing": '''
+""",
+            "reset does nothing": """
 class KVCache:
     def __init__(self, n_layers, batch_size, n_heads, head_dim, max_len, device=None, dtype=torch.float32):
         self.n_layers, self.max_len = n_layers, max_len
@@ -196,8 +198,8 @@ class KVCache:
     def reset(self):
         self.k.zero_()
         self.v.zero_()
-''',
-            "float32 hard-coded": '''
+""",
+            "float32 hard-coded": """
 class KVCache:
     def __init__(self, n_layers, batch_size, n_heads, head_dim, max_len, device=None, dtype=torch.float32):
         self.n_layers, self.max_len = n_layers, max_len
@@ -218,10 +220,10 @@ class KVCache:
 
     def reset(self):
         self.seq_len = 0
-''',
+""",
         },
         "alternatives": {
-            "per-layer buffers in (B, T, H, D) layout, transposed views": '''
+            "per-layer buffers in (B, T, H, D) layout, transposed views": """
 class KVCache:
     def __init__(self, n_layers, batch_size, n_heads, head_dim, max_len, device=None, dtype=torch.float32):
         self.n_layers = n_layers
@@ -243,8 +245,8 @@ class KVCache:
 
     def reset(self):
         self.seq_len = 0
-''',
-            "one tensor for keys and values, narrow() and copy_(), zeroed on reset": '''
+""",
+            "one tensor for keys and values, narrow() and copy_(), zeroed on reset": """
 class KVCache:
     def __init__(self, n_layers, batch_size, n_heads, head_dim, max_len, device=None, dtype=torch.float32):
         self.kv = torch.zeros(2, n_layers, batch_size, n_heads, max_len, head_dim, device=device, dtype=dtype)
@@ -269,37 +271,49 @@ class KVCache:
     def reset(self):
         self.kv.zero_()
         self.seq_len = 0
-''',
+""",
         },
     },
     "attention_with_cache": {
         "tests": ["test_attention_with_cache"],
         "mutants": {
-            "triangle without the offset": _ATTN_HEAD + '''
+            "triangle without the offset": _ATTN_HEAD
+            + """
     k, v = cache.update(layer, k, v)
     mask = torch.ones(T, k.size(2), dtype=torch.bool, device=x.device).tril()
     y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-''' + _ATTN_TAIL,
-            "is_causal=True (aligned top-left)": _ATTN_HEAD + '''
+"""
+            + _ATTN_TAIL,
+            "is_causal=True (aligned top-left)": _ATTN_HEAD
+            + """
     k, v = cache.update(layer, k, v)
     y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-''' + _ATTN_TAIL,
-            "no mask": _ATTN_HEAD + '''
+"""
+            + _ATTN_TAIL,
+            "no mask": _ATTN_HEAD
+            + """
     k, v = cache.update(layer, k, v)
     y = F.scaled_dot_product_attention(q, k, v)
-''' + _ATTN_TAIL,
-            "attends over the new keys only": _ATTN_HEAD + '''
+"""
+            + _ATTN_TAIL,
+            "attends over the new keys only": _ATTN_HEAD
+            + """
     cache.update(layer, k, v)
     y = F.scaled_dot_product_attention(q, k, v, attn_mask=causal_mask(T, device=x.device))
-''' + _ATTN_TAIL,
-            "never writes into the cache": _ATTN_HEAD + '''
+"""
+            + _ATTN_TAIL,
+            "never writes into the cache": _ATTN_HEAD
+            + """
     y = F.scaled_dot_product_attention(q, k, v, attn_mask=causal_mask(T, device=x.device))
-''' + _ATTN_TAIL,
-            "always layer 0": _ATTN_HEAD + '''
+"""
+            + _ATTN_TAIL,
+            "always layer 0": _ATTN_HEAD
+            + """
     k, v = cache.update(0, k, v)
     y = F.scaled_dot_product_attention(q, k, v, attn_mask=causal_mask(T, k.size(2), device=x.device))
-''' + _ATTN_TAIL,
-            "heads split with a plain view": '''
+"""
+            + _ATTN_TAIL,
+            "heads split with a plain view": """
 def attention_with_cache(attn, x, cache, layer):
     B, T, C = x.shape
     H = attn.n_heads
@@ -308,10 +322,10 @@ def attention_with_cache(attn, x, cache, layer):
     k, v = cache.update(layer, k, v)
     y = F.scaled_dot_product_attention(q, k, v, attn_mask=causal_mask(T, k.size(2), device=x.device))
     return attn.c_proj(y.reshape(B, T, C))
-''',
+""",
         },
         "alternatives": {
-            "attention by hand, the offset read from seq_len before the update": '''
+            "attention by hand, the offset read from seq_len before the update": """
 def attention_with_cache(attn, x, cache, layer):
     B, T, C = x.shape
     past = cache.seq_len
@@ -322,8 +336,8 @@ def attention_with_cache(attn, x, cache, layer):
     allowed = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(diagonal=past)
     w = scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1)
     return attn.c_proj((w @ v).permute(0, 2, 1, 3).flatten(2))
-''',
-            "einsum and a float mask": '''
+""",
+            "einsum and a float mask": """
 def attention_with_cache(attn, x, cache, layer):
     B, T, C = x.shape
     H, D = attn.n_heads, C // attn.n_heads
@@ -334,23 +348,27 @@ def attention_with_cache(attn, x, cache, layer):
     w = torch.softmax(torch.einsum("bhqd,bhkd->bhqk", q, keys) / D ** 0.5 + bias, dim=-1)
     y = torch.einsum("bhqk,bhkd->bqhd", w, values).reshape(B, T, C)
     return attn.c_proj(y)
-''',
+""",
         },
     },
     "cached_forward": {
         "tests": ["test_cached_forward"],
         "mutants": {
             "positions start at 0": _forward(pos="torch.arange(T, device=ids.device)"),
-            "positions off by one": _forward(pos="torch.arange(cache.seq_len + 1, cache.seq_len + T + 1, device=ids.device)"),
+            "positions off by one": _forward(
+                pos="torch.arange(cache.seq_len + 1, cache.seq_len + T + 1, device=ids.device)"
+            ),
             "every block writes into layer 0": _forward(
-                attn_line="x + attention_with_cache(block.attn, block.ln_1(x), cache, 0)"),
+                attn_line="x + attention_with_cache(block.attn, block.ln_1(x), cache, 0)"
+            ),
             "forgets the final LayerNorm": _forward(head="model.lm_head(x)"),
             "no residual around attention": _forward(
-                attn_line="attention_with_cache(block.attn, block.ln_1(x), cache, layer)"),
+                attn_line="attention_with_cache(block.attn, block.ln_1(x), cache, layer)"
+            ),
             "attention without the cache": _forward(attn_line="x + block.attn(block.ln_1(x))"),
         },
         "alternatives": {
-            "the library's blocks with the cache, positions by indexing wpe.weight": '''
+            "the library's blocks with the cache, positions by indexing wpe.weight": """
 def cached_forward(model, ids, cache):
     n_new = ids.size(1)
     first = int(cache.seq_len)
@@ -358,8 +376,8 @@ def cached_forward(model, ids, cache):
     for i in range(len(model.h)):
         h = model.h[i](h, cache=cache, layer=i)
     return model.lm_head(model.ln_f(h))
-''',
-            "positions from a broadcast offset, a while loop": '''
+""",
+            "positions from a broadcast offset, a while loop": """
 def cached_forward(model, ids, cache):
     offset = cache.seq_len
     positions = offset + torch.arange(ids.shape[1], device=ids.device)
@@ -371,13 +389,14 @@ def cached_forward(model, ids, cache):
         hidden = hidden + blk.mlp(blk.ln_2(hidden))
         i += 1
     return model.lm_head(model.ln_f(hidden))
-''',
+""",
         },
     },
     "generate_greedy": {
         "tests": ["test_generate_greedy"],
         "mutants": {
-            "one forward pass too many": _GREEDY_HEAD + '''
+            "one forward pass too many": _GREEDY_HEAD
+            + """
     cache = new_cache() if use_cache else None
     ids = prompt_ids
     logits = model(ids, cache=cache) if use_cache else model(ids)
@@ -385,30 +404,34 @@ def cached_forward(model, ids, cache):
         ids = torch.cat([ids, logits[:, -1].argmax(-1, keepdim=True)], 1)
         logits = model(ids[:, -1:], cache=cache) if use_cache else model(ids)
     return ids
-''',
-            "re-feeds the whole sequence into the cache": _GREEDY_HEAD + '''
+""",
+            "re-feeds the whole sequence into the cache": _GREEDY_HEAD
+            + """
     ids = prompt_ids
     cache = KVCache(cfg.n_layers, B, cfg.n_heads, cfg.head_dim, model.config.n_positions * 4, device=prompt_ids.device)
     for _ in range(max_new_tokens):
         logits = model(ids, cache=cache) if use_cache else model(ids)
         ids = torch.cat([ids, logits[:, -1].argmax(-1, keepdim=True)], 1)
     return ids
-''',
-            "never uses the cache": _GREEDY_HEAD + '''
+""",
+            "never uses the cache": _GREEDY_HEAD
+            + """
     ids = prompt_ids
     for _ in range(max_new_tokens):
         ids = torch.cat([ids, model(ids)[:, -1].argmax(-1, keepdim=True)], 1)
     return ids
-''',
-            "a new cache at every step": _GREEDY_HEAD + '''
+""",
+            "a new cache at every step": _GREEDY_HEAD
+            + """
     ids, new = prompt_ids, prompt_ids
     for _ in range(max_new_tokens):
         logits = model(new, cache=new_cache()) if use_cache else model(ids)
         new = logits[:, -1].argmax(-1, keepdim=True)
         ids = torch.cat([ids, new], 1)
     return ids
-''',
-            "argmax of the first position": _GREEDY_HEAD + '''
+""",
+            "argmax of the first position": _GREEDY_HEAD
+            + """
     cache = new_cache() if use_cache else None
     ids, new = prompt_ids, prompt_ids
     for _ in range(max_new_tokens):
@@ -416,8 +439,9 @@ def cached_forward(model, ids, cache):
         new = logits[:, 0].argmax(-1, keepdim=True)
         ids = torch.cat([ids, new], 1)
     return ids
-''',
-            "the first row's token for every row": _GREEDY_HEAD + '''
+""",
+            "the first row's token for every row": _GREEDY_HEAD
+            + """
     cache = new_cache() if use_cache else None
     ids, new = prompt_ids, prompt_ids
     for _ in range(max_new_tokens):
@@ -425,8 +449,9 @@ def cached_forward(model, ids, cache):
         new = logits[0, -1].argmax().view(1, 1).expand(B, 1)
         ids = torch.cat([ids, new], 1)
     return ids
-''',
-            "prefill one token at a time": _GREEDY_HEAD + '''
+""",
+            "prefill one token at a time": _GREEDY_HEAD
+            + """
     if not use_cache:
         ids = prompt_ids
         for _ in range(max_new_tokens):
@@ -440,18 +465,19 @@ def cached_forward(model, ids, cache):
         new = model(new, cache=cache)[:, -1].argmax(-1, keepdim=True)
         ids = torch.cat([ids, new], 1)
     return ids
-''',
-            "uses the cache even when use_cache=False": _GREEDY_HEAD + '''
+""",
+            "uses the cache even when use_cache=False": _GREEDY_HEAD
+            + """
     cache = new_cache()
     ids, new = prompt_ids, prompt_ids
     for _ in range(max_new_tokens):
         new = model(new, cache=cache)[:, -1].argmax(-1, keepdim=True)
         ids = torch.cat([ids, new], 1)
     return ids
-''',
+""",
         },
         "alternatives": {
-            "preallocated output, cache as long as the context": '''
+            "preallocated output, cache as long as the context": """
 @torch.no_grad()
 def generate_greedy(model, prompt_ids, max_new_tokens, use_cache=True):
     B, T = prompt_ids.shape
@@ -470,8 +496,8 @@ def generate_greedy(model, prompt_ids, max_new_tokens, use_cache=True):
             logits = model(out[:, end - 1 : end], cache=cache)
         out[:, end] = torch.max(logits[:, -1, :], dim=-1).indices
     return out
-''',
-            "a list of generated columns": '''
+""",
+            "a list of generated columns": """
 def generate_greedy(model, prompt_ids, max_new_tokens, use_cache=True):
     cfg = model.config
     with torch.no_grad():
@@ -486,45 +512,45 @@ def generate_greedy(model, prompt_ids, max_new_tokens, use_cache=True):
             columns.append(logits[:, -1:].argmax(dim=-1))
             step_input = columns[-1]
         return torch.cat([prompt_ids] + columns, dim=1)
-''',
+""",
         },
     },
     "kv_cache_bytes": {
         "tests": ["test_kv_cache_bytes"],
         "mutants": {
-            "keys only (no factor 2)": '''
+            "keys only (no factor 2)": """
 def kv_cache_bytes(n_layers, n_heads, head_dim, seq_len, batch_size=1, bytes_per_value=2):
     return n_layers * n_heads * head_dim * seq_len * batch_size * bytes_per_value
-''',
-            "forgets the batch": '''
+""",
+            "forgets the batch": """
 def kv_cache_bytes(n_layers, n_heads, head_dim, seq_len, batch_size=1, bytes_per_value=2):
     return 2 * n_layers * n_heads * head_dim * seq_len * bytes_per_value
-''',
-            "returns a float": '''
+""",
+            "returns a float": """
 def kv_cache_bytes(n_layers, n_heads, head_dim, seq_len, batch_size=1, bytes_per_value=2):
     return 2.0 * n_layers * n_heads * head_dim * seq_len * batch_size * bytes_per_value
-''',
-            "counts d_model once more per head": '''
+""",
+            "counts d_model once more per head": """
 def kv_cache_bytes(n_layers, n_heads, head_dim, seq_len, batch_size=1, bytes_per_value=2):
     d_model = n_heads * head_dim
     return 2 * n_layers * n_heads * d_model * seq_len * batch_size * bytes_per_value
-''',
-            "4 bytes per value by default": '''
+""",
+            "4 bytes per value by default": """
 def kv_cache_bytes(n_layers, n_heads, head_dim, seq_len, batch_size=1, bytes_per_value=4):
     return 2 * n_layers * n_heads * head_dim * seq_len * batch_size * bytes_per_value
-''',
+""",
         },
         "alternatives": {
-            "math.prod": '''
+            "math.prod": """
 import math as _math
 def kv_cache_bytes(n_layers, n_heads, head_dim, seq_len, batch_size=1, bytes_per_value=2):
     return _math.prod([2, n_layers, n_heads, head_dim, seq_len, batch_size, bytes_per_value])
-''',
-            "per token first": '''
+""",
+            "per token first": """
 def kv_cache_bytes(n_layers, n_heads, head_dim, seq_len, batch_size=1, bytes_per_value=2):
     per_token_per_layer = 2 * n_heads * head_dim * bytes_per_value  # a key and a value per head
     return int(per_token_per_layer * n_layers * seq_len * batch_size)
-''',
+""",
         },
     },
 }

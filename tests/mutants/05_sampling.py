@@ -3,21 +3,21 @@ alternatives they must accept. Each is the source of a replacement definition.
 
 ``tests/test_sampling_stats.py`` also runs the sampler entries (``SAMPLERS``) over 200 seeds."""
 
-_SEQ = '''
+_SEQ = """
 def sequence_logprob(model, ids, prompt_len):
     B, T = ids.shape
     if not 1 <= prompt_len <= T:
         raise ValueError(f"prompt_len must be in 1..{T}")
     logits = model(ids)
-'''
+"""
 
-_TOP_P_HEAD = '''
+_TOP_P_HEAD = """
 def top_p_filter(logits, p):
     if not 0 < p <= 1:
         raise ValueError(f"p must be in (0, 1], got {p}")
-'''
+"""
 
-_GENERATE_HEAD = '''
+_GENERATE_HEAD = """
 @torch.no_grad()
 def generate(model, prompt_ids, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
              stop_token_ids=None, generator=None):
@@ -26,11 +26,11 @@ def generate(model, prompt_ids, max_new_tokens, temperature=1.0, top_k=None, top
     cache = KVCache(cfg.n_layers, 1, cfg.n_heads, cfg.head_dim, T + max_new_tokens + 1, device=prompt_ids.device)
     stop = set(stop_token_ids or [])
     ids, new = prompt_ids, prompt_ids
-'''
+"""
 
 SAMPLERS = {
     "mutants": {
-        "temperature ignored": '''
+        "temperature ignored": """
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     if temperature == 0:
         return logits.argmax(-1)
@@ -39,8 +39,8 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator
     if top_p is not None:
         logits = top_p_filter(logits, top_p)
     return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(-1)
-''',
-        "filters before the temperature": '''
+""",
+        "filters before the temperature": """
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     if temperature == 0:
         return logits.argmax(-1)
@@ -50,8 +50,8 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator
         logits = top_p_filter(logits, top_p)
     logits = apply_temperature(logits, temperature)
     return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(-1)
-''',
-        "top-p before top-k": '''
+""",
+        "top-p before top-k": """
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     if temperature == 0:
         return logits.argmax(-1)
@@ -61,8 +61,8 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator
     if top_k is not None:
         logits = top_k_filter(logits, top_k)
     return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(-1)
-''',
-        "one random number for the whole batch": '''
+""",
+        "one random number for the whole batch": """
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     if temperature == 0:
         return logits.argmax(-1)
@@ -74,8 +74,8 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator
     cdf = logits.softmax(-1).cumsum(-1)
     u = torch.rand(1, generator=generator, device=logits.device)
     return (cdf < u).sum(-1).clamp(max=logits.shape[-1] - 1)
-''',
-        "softmax over the batch": '''
+""",
+        "softmax over the batch": """
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     if temperature == 0:
         return logits.argmax(-1)
@@ -85,8 +85,8 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator
     if top_p is not None:
         logits = top_p_filter(logits, top_p)
     return torch.multinomial(logits.softmax(0), 1, generator=generator).squeeze(-1)
-''',
-        "every row drawn from the first row's distribution": '''
+""",
+        "every row drawn from the first row's distribution": """
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     if temperature == 0:
         return logits.argmax(-1)
@@ -97,8 +97,8 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator
         logits = top_p_filter(logits, top_p)
     probs = logits.softmax(-1)
     return torch.multinomial(probs[0], logits.shape[0], replacement=True, generator=generator)
-''',
-        "ignores the generator": '''
+""",
+        "ignores the generator": """
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     if temperature == 0:
         return logits.argmax(-1)
@@ -108,8 +108,8 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator
     if top_p is not None:
         logits = top_p_filter(logits, top_p)
     return torch.multinomial(logits.softmax(-1), 1).squeeze(-1)
-''',
-        "temperature 0 not handled": '''
+""",
+        "temperature 0 not handled": """
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     logits = apply_temperature(logits, temperature)
     if top_k is not None:
@@ -117,8 +117,8 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator
     if top_p is not None:
         logits = top_p_filter(logits, top_p)
     return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(-1)
-''',
-        "returns (B, 1)": '''
+""",
+        "returns (B, 1)": """
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     if temperature == 0:
         return logits.argmax(-1, keepdim=True)
@@ -128,10 +128,10 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator
     if top_p is not None:
         logits = top_p_filter(logits, top_p)
     return torch.multinomial(logits.softmax(-1), 1, generator=generator)
-''',
+""",
     },
     "alternatives": {
-        "inverse CDF in float64 with searchsorted": '''
+        "inverse CDF in float64 with searchsorted": """
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     if temperature == 0:
         return torch.argmax(logits, dim=-1)
@@ -143,8 +143,8 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator
     cdf = torch.exp(log_softmax(x.double(), dim=-1)).cumsum(dim=-1)           # (B, V)
     u = torch.rand(x.shape[0], 1, generator=generator, dtype=torch.float64, device=x.device) * cdf[:, -1:]
     return torch.searchsorted(cdf, u, right=True).squeeze(-1).clamp(max=x.shape[-1] - 1)
-''',
-        "Gumbel-max trick": '''
+""",
+        "Gumbel-max trick": """
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     if temperature == 0:
         return logits.max(dim=-1).indices
@@ -156,7 +156,7 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator
     u = torch.rand(scores.shape, generator=generator, device=scores.device, dtype=torch.float64)
     gumbel = -torch.log(-torch.log(u))
     return (scores.double() + gumbel).argmax(dim=-1)
-''',
+""",
     },
 }
 
@@ -164,88 +164,93 @@ EXERCISES = {
     "log_softmax": {
         "tests": ["test_log_softmax"],
         "mutants": {
-            "log of the softmax": '''
+            "log of the softmax": """
 def log_softmax(logits, dim=-1):
     return logits.softmax(dim=dim).log()
-''',
-            "no max subtracted": '''
+""",
+            "no max subtracted": """
 def log_softmax(logits, dim=-1):
     return logits - logits.exp().sum(dim=dim, keepdim=True).log()
-''',
-            "max subtracted, no log-sum-exp": '''
+""",
+            "max subtracted, no log-sum-exp": """
 def log_softmax(logits, dim=-1):
     return logits - logits.amax(dim=dim, keepdim=True)
-''',
-            "always over the last dim": '''
+""",
+            "always over the last dim": """
 def log_softmax(logits, dim=-1):
     shifted = logits - logits.amax(dim=-1, keepdim=True)
     return shifted - shifted.exp().sum(dim=-1, keepdim=True).log()
-''',
-            "shifted by the mean": '''
+""",
+            "shifted by the mean": """
 def log_softmax(logits, dim=-1):
     shifted = logits - logits.mean(dim=dim, keepdim=True)
     return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()
-''',
-            "sums over the whole tensor": '''
+""",
+            "sums over the whole tensor": """
 def log_softmax(logits, dim=-1):
     shifted = logits - logits.amax(dim=dim, keepdim=True)
     return shifted - shifted.exp().sum().log()
-''',
+""",
         },
         "alternatives": {
-            "max().values and log(sum(exp)) + m": '''
+            "max().values and log(sum(exp)) + m": """
 def log_softmax(logits, dim=-1):
     m = torch.max(logits, dim=dim, keepdim=True).values
     return logits - (torch.log(torch.sum(torch.exp(logits - m), dim=dim, keepdim=True)) + m)
-''',
-            "max detached, float64 accumulation cast back": '''
+""",
+            "max detached, float64 accumulation cast back": """
 def log_softmax(logits, dim=-1):
     m = logits.detach().amax(dim, keepdim=True)
     lse = (logits - m).double().exp().sum(dim, keepdim=True).log().to(logits.dtype)
     return (logits - m) - lse
-''',
+""",
         },
     },
     "sequence_logprob": {
         "tests": ["test_sequence_logprob"],
         "mutants": {
-            "scores each token with its own position's logits": _SEQ + '''
+            "scores each token with its own position's logits": _SEQ
+            + """
     logp = log_softmax(logits, dim=-1)[:, prompt_len:]
     return logp.gather(-1, ids[:, prompt_len:, None]).squeeze(-1).sum(-1)
-''',
-            "mean instead of sum": _SEQ + '''
+""",
+            "mean instead of sum": _SEQ
+            + """
     logp = log_softmax(logits[:, prompt_len - 1 : -1], dim=-1)
     return logp.gather(-1, ids[:, prompt_len:, None]).squeeze(-1).mean(-1)
-''',
-            "scores the prompt too": _SEQ + '''
+""",
+            "scores the prompt too": _SEQ
+            + """
     logp = log_softmax(logits[:, :-1], dim=-1)
     return logp.gather(-1, ids[:, 1:, None]).squeeze(-1).sum(-1)
-''',
-            "sums probabilities": _SEQ + '''
+""",
+            "sums probabilities": _SEQ
+            + """
     probs = logits[:, prompt_len - 1 : -1].softmax(-1)
     return probs.gather(-1, ids[:, prompt_len:, None]).squeeze(-1).sum(-1)
-''',
-            "sums over the batch too": _SEQ + '''
+""",
+            "sums over the batch too": _SEQ
+            + """
     logp = log_softmax(logits[:, prompt_len - 1 : -1], dim=-1)
     return logp.gather(-1, ids[:, prompt_len:, None]).sum()
-''',
-            "no ValueError for prompt_len 0": '''
+""",
+            "no ValueError for prompt_len 0": """
 def sequence_logprob(model, ids, prompt_len):
     logits = model(ids)
     logp = log_softmax(logits[:, max(prompt_len, 1) - 1 : -1], dim=-1)
     return logp.gather(-1, ids[:, max(prompt_len, 1):, None]).squeeze(-1).sum(-1)
-''',
+""",
         },
         "alternatives": {
-            "cross_entropy with reduction='none'": '''
+            "cross_entropy with reduction='none'": """
 def sequence_logprob(model, ids, prompt_len):
     if prompt_len < 1 or prompt_len > ids.shape[1]:
         raise ValueError(f"prompt_len={prompt_len} out of range 1..{ids.shape[1]}")
     logits = model(ids)[:, :-1]
     nll = F.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")  # (B, T-1)
     return -nll[:, prompt_len - 1 :].sum(dim=1)
-''',
-            "a loop over positions": '''
+""",
+            "a loop over positions": """
 def sequence_logprob(model, ids, prompt_len):
     B, T = ids.shape
     if prompt_len <= 0 or prompt_len > T:
@@ -256,62 +261,62 @@ def sequence_logprob(model, ids, prompt_len):
         lp = log_softmax(logits[:, t - 1], dim=-1)
         total = total + lp[torch.arange(B, device=ids.device), ids[:, t]]
     return total
-''',
+""",
         },
     },
     "apply_temperature": {
         "tests": ["test_apply_temperature"],
         "mutants": {
-            "multiplies": '''
+            "multiplies": """
 def apply_temperature(logits, temperature):
     if temperature <= 0:
         raise ValueError("temperature must be > 0")
     return logits * temperature
-''',
-            "no ValueError at 0": '''
+""",
+            "no ValueError at 0": """
 def apply_temperature(logits, temperature):
     if temperature < 0:
         raise ValueError("temperature must be >= 0")
     return logits / temperature
-''',
-            "negative temperatures allowed": '''
+""",
+            "negative temperatures allowed": """
 def apply_temperature(logits, temperature):
     if temperature == 0:
         raise ValueError("temperature must not be 0")
     return logits / temperature
-''',
-            "divides in place": '''
+""",
+            "divides in place": """
 def apply_temperature(logits, temperature):
     if temperature <= 0:
         raise ValueError("temperature must be > 0")
     return logits.div_(temperature)
-''',
-            "returns probabilities": '''
+""",
+            "returns probabilities": """
 def apply_temperature(logits, temperature):
     if temperature <= 0:
         raise ValueError("temperature must be > 0")
     return (logits / temperature).softmax(-1)
-''',
+""",
         },
         "alternatives": {
-            "multiply by the inverse": '''
+            "multiply by the inverse": """
 def apply_temperature(logits, temperature):
     if temperature <= 0.0:
         raise ValueError(f"temperature={temperature}: must be positive")
     return logits * (1.0 / temperature)
-''',
-            "torch.div": '''
+""",
+            "torch.div": """
 def apply_temperature(logits, temperature):
     if not (temperature > 0):
         raise ValueError("temperature must be strictly positive")
     return torch.div(logits, temperature)
-''',
+""",
         },
     },
     "top_k_filter": {
         "tests": ["test_top_k_filter"],
         "mutants": {
-            "keeps exactly k indices (drops ties)": '''
+            "keeps exactly k indices (drops ties)": """
 def top_k_filter(logits, k):
     if k < 1:
         raise ValueError("k must be >= 1")
@@ -320,8 +325,8 @@ def top_k_filter(logits, k):
     idx = logits.topk(k, dim=-1).indices
     out = torch.full_like(logits, float("-inf"))
     return out.scatter(-1, idx, logits.gather(-1, idx))
-''',
-            "drops the k-th largest too": '''
+""",
+            "drops the k-th largest too": """
 def top_k_filter(logits, k):
     if k < 1:
         raise ValueError("k must be >= 1")
@@ -329,15 +334,15 @@ def top_k_filter(logits, k):
         return logits.clone()
     kth = logits.topk(k, dim=-1).values[..., -1:]
     return logits.masked_fill(logits <= kth, float("-inf"))
-''',
-            "crashes for k >= V": '''
+""",
+            "crashes for k >= V": """
 def top_k_filter(logits, k):
     if k < 1:
         raise ValueError("k must be >= 1")
     kth = logits.topk(k, dim=-1).values[..., -1:]
     return logits.masked_fill(logits < kth, float("-inf"))
-''',
-            "modifies the input in place": '''
+""",
+            "modifies the input in place": """
 def top_k_filter(logits, k):
     if k < 1:
         raise ValueError("k must be >= 1")
@@ -345,8 +350,8 @@ def top_k_filter(logits, k):
         return logits
     kth = logits.topk(k, dim=-1).values[..., -1:]
     return logits.masked_fill_(logits < kth, float("-inf"))
-''',
-            "fills with 0 instead of -inf": '''
+""",
+            "fills with 0 instead of -inf": """
 def top_k_filter(logits, k):
     if k < 1:
         raise ValueError("k must be >= 1")
@@ -354,8 +359,8 @@ def top_k_filter(logits, k):
         return logits.clone()
     kth = logits.topk(k, dim=-1).values[..., -1:]
     return logits.masked_fill(logits < kth, 0.0)
-''',
-            "one threshold for the whole tensor": '''
+""",
+            "one threshold for the whole tensor": """
 def top_k_filter(logits, k):
     if k < 1:
         raise ValueError("k must be >= 1")
@@ -363,17 +368,17 @@ def top_k_filter(logits, k):
         return logits.clone()
     kth = logits.flatten().topk(k).values[-1]
     return logits.masked_fill(logits < kth, float("-inf"))
-''',
-            "no ValueError for k=0": '''
+""",
+            "no ValueError for k=0": """
 def top_k_filter(logits, k):
     if k >= logits.shape[-1]:
         return logits.clone()
     kth = logits.topk(max(k, 1), dim=-1).values[..., -1:]
     return logits.masked_fill(logits < kth, float("-inf"))
-''',
+""",
         },
         "alternatives": {
-            "sort and torch.where": '''
+            "sort and torch.where": """
 def top_k_filter(logits, k):
     if k <= 0:
         raise ValueError(f"k must be a positive integer, got k={k}")
@@ -382,8 +387,8 @@ def top_k_filter(logits, k):
         return logits.clone()
     threshold = torch.sort(logits, dim=-1, descending=True).values[..., k - 1].unsqueeze(-1)
     return torch.where(logits >= threshold, logits, torch.tensor(float("-inf"), dtype=logits.dtype, device=logits.device))
-''',
-            "kthvalue of the negated logits": '''
+""",
+            "kthvalue of the negated logits": """
 def top_k_filter(logits, k):
     if k < 1:
         raise ValueError("k must be at least 1")
@@ -393,63 +398,69 @@ def top_k_filter(logits, k):
         kth = -torch.kthvalue(-logits, k, dim=-1, keepdim=True).values
         out[logits < kth] = float("-inf")
     return out
-''',
+""",
         },
     },
     "top_p_filter": {
         "tests": ["test_top_p_filter"],
         "mutants": {
-            "drops the token that crosses p": _TOP_P_HEAD + '''
+            "drops the token that crosses p": _TOP_P_HEAD
+            + """
     if p == 1:
         return logits.clone()
     sp, order = logits.softmax(-1).sort(dim=-1, descending=True)
     remove = sp.cumsum(-1) > p
     return logits.masked_fill(remove.scatter(-1, order, remove), float("-inf"))
-''',
-            "keeps a token after an exact prefix": _TOP_P_HEAD + '''
+""",
+            "keeps a token after an exact prefix": _TOP_P_HEAD
+            + """
     if p == 1:
         return logits.clone()
     sp, order = logits.softmax(-1).sort(dim=-1, descending=True)
     remove = (sp.cumsum(-1) - sp) > p
     return logits.masked_fill(remove.scatter(-1, order, remove), float("-inf"))
-''',
-            "no special case for p = 1": _TOP_P_HEAD + '''
+""",
+            "no special case for p = 1": _TOP_P_HEAD
+            + """
     sp, order = logits.softmax(-1).sort(dim=-1, descending=True)
     remove = (sp.cumsum(-1) - sp) >= p
     return logits.masked_fill(remove.scatter(-1, order, remove), float("-inf"))
-''',
-            "forgets to undo the sort": _TOP_P_HEAD + '''
+""",
+            "forgets to undo the sort": _TOP_P_HEAD
+            + """
     if p == 1:
         return logits.clone()
     sp, order = logits.softmax(-1).sort(dim=-1, descending=True)
     remove = (sp.cumsum(-1) - sp) >= p
     return logits.masked_fill(remove, float("-inf"))
-''',
-            "cumulative sum of logits, not probabilities": _TOP_P_HEAD + '''
+""",
+            "cumulative sum of logits, not probabilities": _TOP_P_HEAD
+            + """
     if p == 1:
         return logits.clone()
     sl, order = logits.sort(dim=-1, descending=True)
     remove = (sl.cumsum(-1) - sl) >= p
     return logits.masked_fill(remove.scatter(-1, order, remove), float("-inf"))
-''',
-            "sorted ascending": _TOP_P_HEAD + '''
+""",
+            "sorted ascending": _TOP_P_HEAD
+            + """
     if p == 1:
         return logits.clone()
     sp, order = logits.softmax(-1).sort(dim=-1)
     remove = (sp.cumsum(-1) - sp) >= p
     return logits.masked_fill(remove.scatter(-1, order, remove), float("-inf"))
-''',
-            "no ValueError for p outside (0, 1]": '''
+""",
+            "no ValueError for p outside (0, 1]": """
 def top_p_filter(logits, p):
     if p >= 1:
         return logits.clone()
     sp, order = logits.softmax(-1).sort(dim=-1, descending=True)
     remove = (sp.cumsum(-1) - sp) >= p
     return logits.masked_fill(remove.scatter(-1, order, remove), float("-inf"))
-''',
+""",
         },
         "alternatives": {
-            "count the kept tokens, compare ranks": '''
+            "count the kept tokens, compare ranks": """
 def top_p_filter(logits, p):
     if p <= 0 or p > 1:
         raise ValueError(f"top-p needs 0 < p <= 1, got p={p}")
@@ -460,8 +471,8 @@ def top_p_filter(logits, p):
     n_keep = (sorted_probs.cumsum(-1) < p).sum(-1, keepdim=True) + 1          # (..., 1)
     rank = torch.empty_like(order).scatter_(-1, order, torch.arange(order.shape[-1], device=order.device).expand_as(order))
     return torch.where(rank < n_keep, logits, torch.full_like(logits, float("-inf")))
-''',
-            "a Python loop over rows": '''
+""",
+            "a Python loop over rows": """
 def top_p_filter(logits, p):
     if not (0.0 < p <= 1.0):
         raise ValueError("p must lie in (0, 1]")
@@ -477,7 +488,7 @@ def top_p_filter(logits, p):
                     out[r, i] = float("-inf")
                 total += probs[i]
     return out.reshape(logits.shape)
-''',
+""",
         },
     },
     "sample_next_token": {
@@ -487,15 +498,17 @@ def top_p_filter(logits, p):
     "generate": {
         "tests": ["test_generate"],
         "mutants": {
-            "no cache: re-reads the whole sequence": _GENERATE_HEAD + '''
+            "no cache: re-reads the whole sequence": _GENERATE_HEAD
+            + """
     for _ in range(max_new_tokens):
         next_id = sample_next_token(model(ids)[:, -1], temperature, top_k, top_p, generator)[:, None]
         ids = torch.cat([ids, next_id], 1)
         if next_id.item() in stop:
             break
     return ids
-''',
-            "drops the stop token": _GENERATE_HEAD + '''
+""",
+            "drops the stop token": _GENERATE_HEAD
+            + """
     for _ in range(max_new_tokens):
         next_id = sample_next_token(model(new, cache=cache)[:, -1], temperature, top_k, top_p, generator)[:, None]
         if next_id.item() in stop:
@@ -503,15 +516,17 @@ def top_p_filter(logits, p):
         ids = torch.cat([ids, next_id], 1)
         new = next_id
     return ids
-''',
-            "never stops": _GENERATE_HEAD + '''
+""",
+            "never stops": _GENERATE_HEAD
+            + """
     for _ in range(max_new_tokens):
         next_id = sample_next_token(model(new, cache=cache)[:, -1], temperature, top_k, top_p, generator)[:, None]
         ids = torch.cat([ids, next_id], 1)
         new = next_id
     return ids
-''',
-            "stop tokens looked for in the prompt too": _GENERATE_HEAD + '''
+""",
+            "stop tokens looked for in the prompt too": _GENERATE_HEAD
+            + """
     for _ in range(max_new_tokens):
         next_id = sample_next_token(model(new, cache=cache)[:, -1], temperature, top_k, top_p, generator)[:, None]
         ids = torch.cat([ids, next_id], 1)
@@ -519,8 +534,9 @@ def top_p_filter(logits, p):
             break
         new = next_id
     return ids
-''',
-            "temperature not passed on": _GENERATE_HEAD + '''
+""",
+            "temperature not passed on": _GENERATE_HEAD
+            + """
     for _ in range(max_new_tokens):
         next_id = sample_next_token(model(new, cache=cache)[:, -1], top_k=top_k, top_p=top_p, generator=generator)[:, None]
         ids = torch.cat([ids, next_id], 1)
@@ -528,8 +544,9 @@ def top_p_filter(logits, p):
             break
         new = next_id
     return ids
-''',
-            "top_k and top_p not passed on": _GENERATE_HEAD + '''
+""",
+            "top_k and top_p not passed on": _GENERATE_HEAD
+            + """
     for _ in range(max_new_tokens):
         next_id = sample_next_token(model(new, cache=cache)[:, -1], temperature, generator=generator)[:, None]
         ids = torch.cat([ids, next_id], 1)
@@ -537,8 +554,9 @@ def top_p_filter(logits, p):
             break
         new = next_id
     return ids
-''',
-            "generator not passed on": _GENERATE_HEAD + '''
+""",
+            "generator not passed on": _GENERATE_HEAD
+            + """
     for _ in range(max_new_tokens):
         next_id = sample_next_token(model(new, cache=cache)[:, -1], temperature, top_k, top_p)[:, None]
         ids = torch.cat([ids, next_id], 1)
@@ -546,8 +564,9 @@ def top_p_filter(logits, p):
             break
         new = next_id
     return ids
-''',
-            "one token too many": _GENERATE_HEAD + '''
+""",
+            "one token too many": _GENERATE_HEAD
+            + """
     for _ in range(max_new_tokens + 1):
         next_id = sample_next_token(model(new, cache=cache)[:, -1], temperature, top_k, top_p, generator)[:, None]
         ids = torch.cat([ids, next_id], 1)
@@ -555,10 +574,10 @@ def top_p_filter(logits, p):
             break
         new = next_id
     return ids
-''',
+""",
         },
         "alternatives": {
-            "a list of ids, torch.isin for the stop check, cache as long as the context": '''
+            "a list of ids, torch.isin for the stop check, cache as long as the context": """
 def generate(model, prompt_ids, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
              stop_token_ids=None, generator=None):
     c = model.config
@@ -575,8 +594,8 @@ def generate(model, prompt_ids, max_new_tokens, temperature=1.0, top_k=None, top
                 break
             x = tok_id.view(1, 1)
     return torch.tensor([out], dtype=torch.long, device=prompt_ids.device)
-''',
-            "preallocated output": '''
+""",
+            "preallocated output": """
 @torch.no_grad()
 def generate(model, prompt_ids, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
              stop_token_ids=None, generator=None):
@@ -595,7 +614,7 @@ def generate(model, prompt_ids, max_new_tokens, temperature=1.0, top_k=None, top
             break
         feed = out[:, T + n - 1 : T + n]
     return out[:, : T + n]
-''',
+""",
         },
     },
 }

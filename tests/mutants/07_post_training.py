@@ -9,127 +9,127 @@ EXERCISES = {
     "sft_labels": {
         "tests": ["test_sft_labels"],
         "mutants": {
-            "masking off by one: the last prompt token is learned": '''
+            "masking off by one: the last prompt token is learned": """
 def sft_labels(input_ids, prompt_lengths, pad_id):
     pos = torch.arange(input_ids.size(1))
     in_prompt = pos[None, :] < (prompt_lengths[:, None] - 1)
     return input_ids.masked_fill(in_prompt | (input_ids == pad_id), -100)
-''',
-            "masking off by one: the first response token is masked": '''
+""",
+            "masking off by one: the first response token is masked": """
 def sft_labels(input_ids, prompt_lengths, pad_id):
     pos = torch.arange(input_ids.size(1))
     in_prompt = pos[None, :] <= prompt_lengths[:, None]
     return input_ids.masked_fill(in_prompt | (input_ids == pad_id), -100)
-''',
-            "padding is learned": '''
+""",
+            "padding is learned": """
 def sft_labels(input_ids, prompt_lengths, pad_id):
     pos = torch.arange(input_ids.size(1))
     in_prompt = pos[None, :] < prompt_lengths[:, None]
     return input_ids.masked_fill(in_prompt, -100)
-''',
-            "labels shifted here too (shifted twice)": '''
+""",
+            "labels shifted here too (shifted twice)": """
 def sft_labels(input_ids, prompt_lengths, pad_id):
     pos = torch.arange(input_ids.size(1))
     in_prompt = pos[None, :] < prompt_lengths[:, None]
     labels = input_ids.masked_fill(in_prompt | (input_ids == pad_id), -100)
     return torch.cat([labels[:, 1:], torch.full_like(labels[:, :1], -100)], dim=1)
-''',
-            "modifies input_ids in place": '''
+""",
+            "modifies input_ids in place": """
 def sft_labels(input_ids, prompt_lengths, pad_id):
     for b in range(input_ids.size(0)):
         input_ids[b, : int(prompt_lengths[b])] = -100
     input_ids[input_ids == pad_id] = -100
     return input_ids
-''',
-            "uses the first row's prompt length for every row": '''
+""",
+            "uses the first row's prompt length for every row": """
 def sft_labels(input_ids, prompt_lengths, pad_id):
     labels = input_ids.clone()
     labels[:, : int(prompt_lengths[0])] = -100
     labels[input_ids == pad_id] = -100
     return labels
-''',
+""",
         },
         "alternatives": {
-            "clone and a loop over rows": '''
+            "clone and a loop over rows": """
 def sft_labels(input_ids, prompt_lengths, pad_id):
     labels = input_ids.clone()
     for b, n in enumerate(prompt_lengths.tolist()):
         labels[b, :n] = -100
     labels[input_ids == pad_id] = -100
     return labels
-''',
-            "torch.where with a broadcast comparison": '''
+""",
+            "torch.where with a broadcast comparison": """
 def sft_labels(input_ids, prompt_lengths, pad_id):
     B, T = input_ids.shape
     keep = (torch.arange(T).expand(B, T) >= prompt_lengths.view(B, 1)) & (input_ids != pad_id)
     return torch.where(keep, input_ids, torch.full_like(input_ids, -100))
-''',
+""",
         },
     },
     "sft_loss": {
         "tests": ["test_sft_loss"],
         "mutants": {
-            "loss not shifted": '''
+            "loss not shifted": """
 def sft_loss(logits, labels):
     logp = torch.log_softmax(logits, dim=-1)
     mask = labels != -100
     picked = logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     return -(picked * mask).sum() / mask.sum()
-''',
-            "shifted the wrong way": '''
+""",
+            "shifted the wrong way": """
 def sft_loss(logits, labels):
     logp = torch.log_softmax(logits[:, 1:], dim=-1)
     targets = labels[:, :-1]
     mask = targets != -100
     picked = logp.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     return -(picked * mask).sum() / mask.sum()
-''',
-            "mean of per-sequence means": '''
+""",
+            "mean of per-sequence means": """
 def sft_loss(logits, labels):
     logp = torch.log_softmax(logits[:, :-1], dim=-1)
     targets = labels[:, 1:]
     mask = targets != -100
     picked = logp.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     return (-(picked * mask).sum(1) / mask.sum(1)).mean()
-''',
-            "-100 positions counted (as token 0)": '''
+""",
+            "-100 positions counted (as token 0)": """
 def sft_loss(logits, labels):
     logp = torch.log_softmax(logits[:, :-1], dim=-1)
     targets = labels[:, 1:].clamp(min=0)
     return -logp.gather(-1, targets.unsqueeze(-1)).mean()
-''',
-            "unstable log(softmax)": '''
+""",
+            "unstable log(softmax)": """
 def sft_loss(logits, labels):
     logp = torch.log(torch.softmax(logits[:, :-1], dim=-1))
     targets = labels[:, 1:]
     mask = targets != -100
     picked = logp.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     return -(picked * mask).sum() / mask.sum()
-''',
-            "sum instead of mean": '''
+""",
+            "sum instead of mean": """
 def sft_loss(logits, labels):
     logp = torch.log_softmax(logits[:, :-1], dim=-1)
     targets = labels[:, 1:]
     mask = targets != -100
     picked = logp.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     return -(picked * mask).sum()
-''',
-            "computed in float32 whatever the input": '''
+""",
+            "computed in float32 whatever the input": """
 def sft_loss(logits, labels):
     logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
     targets = labels[:, 1:]
     mask = targets != -100
     picked = logp.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     return -(picked * mask).sum() / mask.sum()
-''',
+""",
         },
         "alternatives": {
-            "F.cross_entropy after the shift": '''
+            "F.cross_entropy after the shift": """
 def sft_loss(logits, labels):
     V = logits.size(-1)
     return F.cross_entropy(logits[:, :-1].reshape(-1, V), labels[:, 1:].reshape(-1), ignore_index=-100)
-''',
-            "logsumexp by hand, boolean indexing": '''
+""",
+            "logsumexp by hand, boolean indexing": """
 def sft_loss(logits, labels):
     x = logits[:, :-1]
     y = labels[:, 1:]
@@ -137,147 +137,147 @@ def sft_loss(logits, labels):
     x, y = x[keep], y[keep]                       # (N, V), (N,)
     nll = torch.logsumexp(x, dim=-1) - x.gather(-1, y[:, None])[:, 0]
     return nll.sum() / keep.sum()
-''',
-            "nll_loss on log_softmax": '''
+""",
+            "nll_loss on log_softmax": """
 def sft_loss(logits, labels):
     logp = F.log_softmax(logits[:, :-1], dim=-1)
     return F.nll_loss(logp.transpose(1, 2), labels[:, 1:], ignore_index=-100)
-''',
+""",
         },
     },
     "reward_model_loss": {
         "tests": ["test_reward_model_loss"],
         "mutants": {
-            "sigmoid without the log": '''
+            "sigmoid without the log": """
 def reward_model_loss(r_chosen, r_rejected):
     return -torch.sigmoid(r_chosen - r_rejected).mean()
-''',
-            "1 - sigmoid (still no log)": '''
+""",
+            "1 - sigmoid (still no log)": """
 def reward_model_loss(r_chosen, r_rejected):
     return (1 - torch.sigmoid(r_chosen - r_rejected)).mean()
-''',
-            "unstable log(sigmoid)": '''
+""",
+            "unstable log(sigmoid)": """
 def reward_model_loss(r_chosen, r_rejected):
     return -torch.log(torch.sigmoid(r_chosen - r_rejected)).mean()
-''',
-            "chosen and rejected swapped": '''
+""",
+            "chosen and rejected swapped": """
 def reward_model_loss(r_chosen, r_rejected):
     return -F.logsigmoid(r_rejected - r_chosen).mean()
-''',
-            "sum instead of mean": '''
+""",
+            "sum instead of mean": """
 def reward_model_loss(r_chosen, r_rejected):
     return -F.logsigmoid(r_chosen - r_rejected).sum()
-''',
-            "log-sigmoid of the mean difference": '''
+""",
+            "log-sigmoid of the mean difference": """
 def reward_model_loss(r_chosen, r_rejected):
     return -F.logsigmoid((r_chosen - r_rejected).mean())
-''',
+""",
         },
         "alternatives": {
-            "softplus": '''
+            "softplus": """
 def reward_model_loss(r_chosen, r_rejected):
     return F.softplus(r_rejected - r_chosen).mean()
-''',
-            "binary cross-entropy with logits, target 1": '''
+""",
+            "binary cross-entropy with logits, target 1": """
 def reward_model_loss(r_chosen, r_rejected):
     d = r_chosen - r_rejected
     return F.binary_cross_entropy_with_logits(d, torch.ones_like(d))
-''',
-            "stable by hand": '''
+""",
+            "stable by hand": """
 def reward_model_loss(r_chosen, r_rejected):
     d = r_chosen - r_rejected
     return (torch.clamp(-d, min=0) + torch.log1p(torch.exp(-d.abs()))).mean()
-''',
+""",
         },
     },
     "dpo_loss": {
         "tests": ["test_dpo_loss"],
         "mutants": {
-            "reference terms' signs flipped (added)": '''
+            "reference terms' signs flipped (added)": """
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     if beta <= 0:
         raise ValueError("beta")
     z = beta * ((policy_chosen_logps + ref_chosen_logps) - (policy_rejected_logps + ref_rejected_logps))
     return -F.logsigmoid(z).mean()
-''',
-            "reference terms' signs flipped (ref - policy)": '''
+""",
+            "reference terms' signs flipped (ref - policy)": """
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     if beta <= 0:
         raise ValueError("beta")
     z = beta * ((ref_chosen_logps - policy_chosen_logps) - (ref_rejected_logps - policy_rejected_logps))
     return -F.logsigmoid(z).mean()
-''',
-            "without beta": '''
+""",
+            "without beta": """
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     if beta <= 0:
         raise ValueError("beta")
     z = (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)
     return -F.logsigmoid(z).mean()
-''',
-            "divides by beta": '''
+""",
+            "divides by beta": """
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     if beta <= 0:
         raise ValueError("beta")
     z = ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)) / beta
     return -F.logsigmoid(z).mean()
-''',
-            "unstable log(sigmoid)": '''
+""",
+            "unstable log(sigmoid)": """
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     if beta <= 0:
         raise ValueError("beta")
     z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
     return -torch.log(torch.sigmoid(z)).mean()
-''',
-            "sigmoid without the log": '''
+""",
+            "sigmoid without the log": """
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     if beta <= 0:
         raise ValueError("beta")
     z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
     return -torch.sigmoid(z).mean()
-''',
-            "chosen and rejected swapped": '''
+""",
+            "chosen and rejected swapped": """
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     if beta <= 0:
         raise ValueError("beta")
     z = beta * ((policy_rejected_logps - ref_rejected_logps) - (policy_chosen_logps - ref_chosen_logps))
     return -F.logsigmoid(z).mean()
-''',
-            "log-sigmoid of the mean margin": '''
+""",
+            "log-sigmoid of the mean margin": """
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     if beta <= 0:
         raise ValueError("beta")
     z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
     return -F.logsigmoid(z.mean())
-''',
-            "no check on beta": '''
+""",
+            "no check on beta": """
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
     return -F.logsigmoid(z).mean()
-''',
+""",
         },
         "alternatives": {
-            "softplus of the negated margin": '''
+            "softplus of the negated margin": """
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     if not beta > 0:
         raise ValueError(f"beta must be > 0, got {beta}")
     policy_margin = policy_chosen_logps - policy_rejected_logps
     ref_margin = ref_chosen_logps - ref_rejected_logps
     return F.softplus(-beta * (policy_margin - ref_margin)).mean()
-''',
-            "stable by hand": '''
+""",
+            "stable by hand": """
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     if beta <= 0:
         raise ValueError("beta must be positive")
     z = beta * (policy_chosen_logps - policy_rejected_logps - ref_chosen_logps + ref_rejected_logps)
     return (torch.clamp(-z, min=0) + torch.log1p(torch.exp(-z.abs()))).mean()
-''',
-            "binary cross-entropy with logits": '''
+""",
+            "binary cross-entropy with logits": """
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     if beta <= 0:
         raise ValueError("beta must be > 0")
     z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
     return F.binary_cross_entropy_with_logits(z, torch.ones_like(z))
-''',
+""",
         },
     },
 }

@@ -48,7 +48,9 @@ c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = int(env("AIECOURSE_HUB_INTERNAL_PORT", "8081"))
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{env('AIECOURSE_HUB_PROXY_API_PORT', '8001')}"
 c.ConfigurableHTTPProxy.command = [
-    env("AIECOURSE_HUB_PROXY", os.path.join(here, "..", "..", ".hub", "node_modules", ".bin", "configurable-http-proxy"))
+    env(
+        "AIECOURSE_HUB_PROXY", os.path.join(here, "..", "..", ".hub", "node_modules", ".bin", "configurable-http-proxy")
+    )
 ]
 
 # --- the hub's own state ---
@@ -87,7 +89,9 @@ def pre_spawn_hook(spawner):
     """Instructors get the formgrader; students get the assignment list only. Both share the course id
     and the exchange (jupyter/shared/nbgrader_config.py)."""
     role = "instructor" if spawner.user.name in instructors else "student"
-    extra = {"JUPYTER_CONFIG_PATH": os.pathsep.join([os.path.join(jupyter_dir, role), os.path.join(jupyter_dir, "shared")])}
+    extra = {
+        "JUPYTER_CONFIG_PATH": os.pathsep.join([os.path.join(jupyter_dir, role), os.path.join(jupyter_dir, "shared")])
+    }
     if role == "instructor" and env("AIECOURSE_HIDDEN_SEED"):
         # the seed that draws the hidden tests' cases when autograding (README): instructors only
         extra["AIECOURSE_HIDDEN_SEED"] = env("AIECOURSE_HIDDEN_SEED")
