@@ -1,4 +1,4 @@
-"""Command line: ``python -m grader {release,check,mutants,autograde} ...``."""
+"""Command line: ``python -m grader {release,check,mutants,autograde,export} ...``."""
 
 from __future__ import annotations
 
@@ -42,6 +42,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--memory", type=float, help="GiB of memory per notebook (default: GuardedExecute.memory_limit)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder .autograde/<chapter>/ for inspection")
 
+    p = sub.add_parser("export", help="grades from the gradebook in a file Canvas or Moodle imports (or a full CSV)")
+    p.add_argument(
+        "--format", choices=["canvas", "moodle", "csv"], default="csv", help="the file's layout (default csv)"
+    )
+    p.add_argument("--chapter", action="append", help="a chapter to export (repeatable; default: every graded one)")
+    p.add_argument("--root", help="the course root holding gradebook.db (default: the repository root)")
+    p.add_argument("--out", help="the file to write (default: <root>/grades/<format>.csv)")
+    p.add_argument(
+        "--missing", choices=["blank", "zero"], default="blank", help="a chapter not submitted: empty (default) or 0"
+    )
+
     args = parser.parse_args(argv)
     if args.command == "release":
         from .release import release
@@ -71,6 +82,17 @@ def main(argv: list[str] | None = None) -> int:
             args.submissions, args.chapter, jobs=args.jobs, out=args.out, overrides=overrides, keep=args.keep
         )
         return code
+    if args.command == "export":
+        from .export import export
+        from .notebooks import REPO_ROOT
+
+        try:
+            path = export(args.root or REPO_ROOT, args.format, args.chapter, args.out, args.missing)
+        except (FileNotFoundError, ValueError) as e:
+            print(f"grader export: {e}", file=sys.stderr)
+            return 2
+        print(f"wrote {path}")
+        return 0
     return 2
 
 
