@@ -1,5 +1,7 @@
 """Regenerate ``course/`` from ``solutions/`` with nbgrader's generate_assignment, or check that it is current.
 
+First the cells that give an earlier chapter's solution are brought up to date in ``solutions/``
+(``grader.given``: a copy is generated from its source and never edited by hand).
 generate_assignment also puts the Colab badge and setup cells at the top of each notebook (the
 ``ColabSetup`` preprocessor in grader/nbgrader_config.py), and a release points the README's
 "Open in Colab" links at the configured repository.
@@ -14,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import given
 from .colab import configured, sync_readme_links
 from .notebooks import COURSE, REPO_ROOT, SOLUTIONS, chapters
 
@@ -75,6 +78,10 @@ def release(chapter: str | None = None, check: bool = False) -> int:
     if unknown:
         print(f"unknown chapter {unknown[0]!r}; the chapters are: {', '.join(chapters())}")
         return 2
+    copies = {ch: given.sync(ch, write=not check) for ch in selected}
+    copies = {ch: ids for ch, ids in copies.items() if ids}
+    for ch, ids in copies.items() if not check else ():
+        print(f"solutions/{ch}: given cells {', '.join(ids)} regenerated from their source chapter")
     tmp, root = _staged(selected)
     with tmp:
         stale = {}
@@ -94,11 +101,13 @@ def release(chapter: str | None = None, check: bool = False) -> int:
             README.write_text(synced, encoding="utf-8")
             print("README.md: Colab links now open the configured repository")
         if check:
+            for ch, ids in copies.items():
+                print(f"solutions/{ch}: given cells {', '.join(ids)} differ from the solutions they copy")
             for ch, diff in stale.items():
                 print(f"course/{ch} is stale: {', '.join(diff)} differ from what solutions/{ch} generates")
             if synced != readme:
                 print(f"README.md is stale: its Colab links do not open {configured()[0]} ({configured()[1]})")
-            if stale or synced != readme:
+            if copies or stale or synced != readme:
                 print("run: python -m grader release")
                 return 1
             print(f"course/ is in sync with solutions/ ({', '.join(selected)})")
