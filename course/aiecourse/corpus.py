@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import random
 
+import torch
+
 NAMES = ["Mia", "Tom", "Lily", "Ben", "Sam", "Zoe", "Max", "Anna", "Leo", "Ruby", "Nora", "Finn"]
 PRONOUN = {n: ("she", "her") if n in {"Mia", "Lily", "Zoe", "Anna", "Ruby", "Nora"} else ("he", "his") for n in NAMES}
 ANIMALS = ["cat", "dog", "owl", "fox", "rabbit", "duck", "frog", "bear", "mouse", "bird"]
@@ -90,3 +92,11 @@ def load_corpus(split: str = "train", n_stories: int | None = None) -> list[str]
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
     seed, default = (0, 20000) if split == "train" else (1, 1000)
     return generate_stories(n_stories or default, seed=seed)
+
+
+def encode_stories(stories: list[str], tokenizer) -> torch.Tensor:
+    """One 1-D tensor of token ids: each story encoded, ``<|endoftext|>`` after each, as in training."""
+    ids: list[int] = []
+    for story in stories:
+        ids += tokenizer.encode(story) + [tokenizer.eot_id]
+    return torch.tensor(ids, dtype=torch.long)

@@ -1,0 +1,35 @@
+"""Helpers that several chapters and the tests share, once, in aiecourse (none of them an exercise)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import aiecourse
+from aiecourse.caches import ConcatCache
+from aiecourse.corpus import encode_stories
+from aiecourse.model import GPT, GPTConfig
+
+
+def test_concat_cache_gives_the_full_forward_token_for_token():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=50, n_positions=16, n_layers=2, n_heads=2, d_model=8)).eval()
+    ids = torch.randint(0, 50, (2, 9))
+    cache = ConcatCache(2)
+    with torch.no_grad():
+        full = model(ids)
+        parts = [model(ids[:, :5], cache=cache), model(ids[:, 5:6], cache=cache), model(ids[:, 6:], cache=cache)]
+    assert cache.seq_len == 9 and cache.k[0].shape == (2, 2, 9, 4)
+    torch.testing.assert_close(torch.cat(parts, dim=1), full, atol=1e-5, rtol=1e-5)
+    cache.reset()
+    assert cache.seq_len == 0 and cache.k == [None, None]
+    with pytest.raises(ValueError, match="n_layers"):
+        ConcatCache(0)
+
+
+def test_encode_stories_puts_an_end_of_text_after_each_story():
+    tok = aiecourse.load_tokenizer()
+    ids = encode_stories(["Mia ran.", "Tom sat."], tok)
+    assert ids.dtype == torch.long and ids.dim() == 1
+    assert (ids == tok.eot_id).sum() == 2 and ids[-1] == tok.eot_id
+    assert tok.decode(ids.tolist()).count("Mia ran.") == 1
