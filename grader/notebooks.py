@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +80,9 @@ def execute(
     """Run a notebook top to bottom in a fresh kernel, errors allowed; returns the executed notebook.
 
     Every cell runs even after an error, as nbgrader's autograde does. A dead kernel leaves the
-    remaining cells unexecuted (``judge_cell`` reports them).
+    remaining cells unexecuted (``judge_cell`` reports them). The kernel talks to this process over
+    Unix sockets in a private temporary folder, not over TCP on localhost (where any local user could
+    connect, and ipykernel warns about it on every start).
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
@@ -103,10 +106,15 @@ def execute(
         interrupt_on_timeout=True,  # a cell that runs too long is stopped; the rest still runs
         resources={"metadata": {"path": str(cwd or path.parent)}},
     )
-    try:
-        client.execute(env=kernel_env)
-    except DeadKernelError:
-        pass
+    with tempfile.TemporaryDirectory(prefix="aiecourse-kernel-") as runtime:
+        km = client.create_kernel_manager()
+        km.transport = "ipc"
+        km.connection_file = os.path.join(runtime, "kernel.json")
+        km.ip = os.path.join(runtime, "ipc")
+        try:
+            client.execute(env=kernel_env)
+        except DeadKernelError:
+            pass
     return nb
 
 
