@@ -582,3 +582,229 @@ def batched_generate(model, prompts, max_new_tokens, cache, stop_token_ids=None,
         },
     },
 }
+
+SPECULATIVE = """
+@torch.no_grad()
+def speculative_step(target, draft, ids, k, temperature=0.0, generator=None):
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    T = ids.shape[1]
+    seq, qs = ids, []
+    for _ in range(k):
+        logits = draft(seq)[:, -1]
+        if temperature == 0:
+            guess = logits.argmax(dim=-1, keepdim=True)
+        else:
+            q = torch.softmax(logits.double() / temperature, dim=-1)
+            guess = torch.multinomial(q, 1, generator=generator)
+            qs.append(q[0])
+        seq = torch.cat([seq, guess], dim=1)
+    logits = target(seq)[0, T - 1 :]
+    guesses = seq[0, T:]
+    if temperature == 0:
+        best = logits.argmax(dim=-1)
+        n = 0
+        while n < k and guesses[n] == best[n]:
+            n += 1
+        return torch.cat([ids, guesses[None, :n], best[None, n : n + 1]], dim=1), n
+    p = torch.softmax(logits.double() / temperature, dim=-1)
+    for i in range(k):
+        x = guesses[i]
+        if torch.rand(1, generator=generator, device=ids.device).item() < (p[i, x] / qs[i][x]).item():
+            continue
+        residual = (p[i] - qs[i]).clamp(min=0)
+        residual = residual if residual.sum() > 0 else p[i]
+        token = torch.multinomial(residual / residual.sum(), 1, generator=generator)
+        return torch.cat([ids, guesses[None, :i], token[None]], dim=1), i
+    bonus = torch.multinomial(p[k], 1, generator=generator)
+    return torch.cat([ids, guesses[None], bonus[None]], dim=1), k
+"""
+
+EXERCISES["speculative_step"] = {
+    "tests": ["test_speculative_step"],
+    "mutants": {
+        "greedy: every guess accepted": _edit(SPECULATIVE, "while n < k and guesses[n] == best[n]:", "while n < k:"),
+        "greedy: no token of the target's own after the accepted guesses": _edit(
+            SPECULATIVE,
+            "torch.cat([ids, guesses[None, :n], best[None, n : n + 1]], dim=1), n",
+            "torch.cat([ids, guesses[None, :max(n, 1)]], dim=1), max(n, 1) - 1",
+        ),
+        "greedy: the target's logits read one position late": _edit(
+            SPECULATIVE,
+            "logits = target(seq)[0, T - 1 :]",
+            "logits = torch.cat([target(seq)[0, T:], target(seq)[0, -1:]])",
+        ),
+        "the target runs once per guess": _edit(
+            SPECULATIVE,
+            "logits = target(seq)[0, T - 1 :]",
+            "logits = torch.stack([target(seq[:, : T + i])[0, -1] for i in range(k + 1)])",
+        ),
+        "sampling: every guess accepted": _edit(SPECULATIVE, "< (p[i, x] / qs[i][x]).item():", "< 2.0:"),
+        "sampling: a rejected guess replaced by a draw from p": _edit(
+            SPECULATIVE, "residual = (p[i] - qs[i]).clamp(min=0)", "residual = p[i]"
+        ),
+        "sampling: accepted with probability q / p": _edit(
+            SPECULATIVE, "< (p[i, x] / qs[i][x]).item():", "< (qs[i][x] / p[i, x]).item():"
+        ),
+        "sampling: the bonus token drawn from the draft": _edit(
+            SPECULATIVE,
+            "bonus = torch.multinomial(p[k], 1, generator=generator)",
+            "bonus = torch.multinomial(torch.softmax(draft(seq)[0, -1].double() / temperature, -1), 1, generator=generator)",
+        ),
+        "sampling: the guesses after a rejection kept": _edit(
+            SPECULATIVE,
+            "return torch.cat([ids, guesses[None, :i], token[None]], dim=1), i",
+            "return torch.cat([ids, guesses[None], token[None]], dim=1), k",
+        ),
+        "sampling: the guesses drawn without the generator": _edit(
+            SPECULATIVE, "guess = torch.multinomial(q, 1, generator=generator)", "guess = torch.multinomial(q, 1)"
+        ),
+        "no check of k": _edit(
+            SPECULATIVE, "    if k < 1:\n        raise ValueError", "    if k < 0:\n        raise ValueError"
+        ),
+    },
+    "alternatives": {
+        "greedy by comparing whole tensors, sampling with uniform draws against p / q": """
+@torch.no_grad()
+def speculative_step(target, draft, ids, k, temperature=0.0, generator=None):
+    if not k >= 1:
+        raise ValueError("k must be at least 1")
+    greedy = temperature == 0
+    seq = ids.clone()
+    q_rows = []
+    for _ in range(k):
+        lg = draft(seq)[0, -1]
+        if greedy:
+            nxt = lg.argmax().view(1, 1)
+        else:
+            q = F.softmax(lg.float() / temperature, dim=-1)
+            q_rows.append(q)
+            nxt = torch.multinomial(q, 1, generator=generator).view(1, 1)
+        seq = torch.cat((seq, nxt), 1)
+    T = ids.size(1)
+    tl = target(seq)[0, T - 1 :]
+    drafted = seq[0, T:]
+    if greedy:
+        agree = (tl[:k].argmax(-1) == drafted).long()
+        n = int(agree.cumprod(0).sum())
+        return torch.cat((seq[:, : T + n], tl[n].argmax().view(1, 1)), 1), n
+    P = F.softmax(tl.float() / temperature, dim=-1)
+    for i in range(k):
+        x = int(drafted[i])
+        u = torch.rand((), generator=generator, device=ids.device)
+        if float(u) * float(q_rows[i][x]) <= float(P[i, x]):
+            continue
+        r = torch.clamp(P[i] - q_rows[i], min=0.0)
+        if float(r.sum()) == 0.0:
+            r = P[i]
+        return torch.cat((seq[:, : T + i], torch.multinomial(r / r.sum(), 1, generator=generator).view(1, 1)), 1), i
+    return torch.cat((seq, torch.multinomial(P[k], 1, generator=generator).view(1, 1)), 1), k
+""",
+    },
+}
+
+SERVE = """
+@torch.no_grad()
+def serve(model, requests, cache, max_batch, continuous=True, stop_token_ids=None):
+    if max_batch < 1:
+        raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+    start = time.perf_counter()
+    device = model.wte.weight.device
+    stop = set(stop_token_ids or [])
+    results = [dict(tokens=[], admitted=None, first_token=None, done=None) for _ in requests]
+    waiting, running, feed = list(range(len(requests))), [], {}
+    while waiting or running:
+        if continuous or not running:
+            while waiting and len(running) < max_batch:
+                r = waiting.pop(0)
+                cache.allocate(r)
+                running.append(r)
+                feed[r] = list(requests[r][0])
+                results[r]["admitted"] = time.perf_counter() - start
+        ids, mask = left_pad([feed[r] for r in running], 0)
+        next_ids = batched_forward(model, ids.to(device), mask.to(device), cache, running)[:, -1].argmax(-1)
+        now = time.perf_counter() - start
+        still = []
+        for r, t in zip(running, next_ids.tolist()):
+            res = results[r]
+            res["tokens"].append(t)
+            if res["first_token"] is None:
+                res["first_token"] = now
+            if t in stop or len(res["tokens"]) >= requests[r][1]:
+                res["done"] = now
+                cache.free(r)
+            else:
+                still.append(r)
+                feed[r] = [t]
+        running = still
+    return results
+"""
+
+EXERCISES["serve"] = {
+    "tests": ["test_serve"],
+    "mutants": {
+        "always static (continuous ignored)": _edit(SERVE, "if continuous or not running:", "if not running:"),
+        "always continuous": _edit(SERVE, "if continuous or not running:", "if True:"),
+        "one row too many": _edit(SERVE, "len(running) < max_batch", "len(running) <= max_batch"),
+        "last come, first served": _edit(SERVE, "r = waiting.pop(0)", "r = waiting.pop()"),
+        "finished requests never freed": _edit(SERVE, "                cache.free(r)\n", ""),
+        "first_token overwritten at every token": _edit(SERVE, 'if res["first_token"] is None:', "if True:"),
+        "one token too many": _edit(
+            SERVE, 'len(res["tokens"]) >= requests[r][1]', 'len(res["tokens"]) > requests[r][1]'
+        ),
+        "stop tokens ignored": _edit(SERVE, "if t in stop or len(", "if len("),
+        "no check of max_batch (loops forever on 0: a ValueError is asked for)": _edit(
+            SERVE, "    if max_batch < 1:\n        raise ValueError", "    if max_batch < 0:\n        raise ValueError"
+        ),
+        "one new request per pass": _edit(
+            SERVE,
+            "            while waiting and len(running) < max_batch:",
+            "            for _ in range(1 if waiting and len(running) < max_batch else 0):",
+        ),
+    },
+    "alternatives": {
+        "a deque, slots refilled after each pass, times from one clock": """
+import collections
+
+
+@torch.no_grad()
+def serve(model, requests, cache, max_batch, continuous=True, stop_token_ids=None):
+    if not isinstance(max_batch, int) or max_batch <= 0:
+        raise ValueError("max_batch must be a positive int")
+    t0 = time.perf_counter()
+    clock = lambda: time.perf_counter() - t0
+    dev = next(model.parameters()).device
+    queue = collections.deque(enumerate(requests))
+    out = [{"tokens": [], "admitted": None, "first_token": None, "done": None} for _ in requests]
+    live = {}
+
+    def admit():
+        while queue and len(live) < max_batch:
+            r, (prompt, _) = queue.popleft()
+            cache.allocate(r)
+            live[r] = list(prompt)
+            out[r]["admitted"] = clock()
+
+    admit()
+    while live:
+        order = list(live)
+        ids, mask = left_pad([live[r] for r in order], pad_id=7)
+        logits = batched_forward(model, ids.to(dev), mask.to(dev), cache, order)
+        toks = logits[:, -1].argmax(-1).tolist()
+        t = clock()
+        for r, tok_id in zip(order, toks):
+            o = out[r]
+            o["tokens"].append(tok_id)
+            o["first_token"] = t if o["first_token"] is None else o["first_token"]
+            if tok_id in (stop_token_ids or ()) or len(o["tokens"]) == requests[r][1]:
+                o["done"] = t
+                cache.free(r)
+                del live[r]
+            else:
+                live[r] = [tok_id]
+        if continuous or not live:
+            admit()
+    return out
+""",
+    },
+}
