@@ -722,10 +722,11 @@ def serve(model, requests, cache, max_batch, continuous=True, stop_token_ids=Non
                 feed[r] = list(requests[r][0])
                 results[r]["admitted"] = time.perf_counter() - start
         ids, mask = left_pad([feed[r] for r in running], 0)
-        next_ids = batched_forward(model, ids.to(device), mask.to(device), cache, running)[:, -1].argmax(-1)
+        logits = batched_forward(model, ids.to(device), mask.to(device), cache, running)[:, -1]
+        next_ids = logits.argmax(-1).tolist()
         now = time.perf_counter() - start
         still = []
-        for r, t in zip(running, next_ids.tolist()):
+        for r, t in zip(running, next_ids):
             res = results[r]
             res["tokens"].append(t)
             if res["first_token"] is None:
