@@ -21,8 +21,9 @@ import hostile
 import nbformat
 import pytest
 
-from grader import intake, kernel_guard
+from grader import intake
 from grader.autograde import autograde
+from grader.execution import guard as kernel_guard
 from grader.feedback import HideHiddenTests, sanitize_traceback, strip_hidden
 from grader.notebooks import SOLUTIONS, nbgrader_meta
 
@@ -67,7 +68,7 @@ def test_intake_reads_the_three_layouts(tmp_path):
     subs, remarks, layout = intake.find_submissions(flat, CHAPTER)
     assert layout.startswith("flat") and [s.student for s in subs] == ["cy"] and remarks
 
-    from grader.autograde import load_config
+    from grader.config import load_config
 
     archive = tmp_path / "lms.zip"
     inner = tmp_path / "dee.zip"
