@@ -425,12 +425,13 @@ import os
 for path in [{str(SOLUTIONS / CHAPTER / f"{CHAPTER}.ipynb")!r}, {str(gradebook)!r}, {str(root / "instructor.txt")!r},
              "/proc/1/environ", "/proc/self/environ", os.path.expanduser("~root/.bash_history")]:
     try:
-        print("READ", path, open(path, errors="replace").read()[:20000])
+        print("GOT-FILE", path, open(path, errors="replace").read()[:20000])
     except OSError as e:
         print("could not read", path, type(e).__name__)
+print("home:", os.listdir(os.path.expanduser("~")))
 for folder in [{str(Path.home())!r}, {str(root)!r}, {str(SOLUTIONS)!r}]:
     try:
-        print("LISTED", folder, os.listdir(folder))
+        print("GOT-DIR", folder, os.listdir(folder))
     except OSError as e:
         print("could not list", folder, type(e).__name__)
 print("ENV", dict(os.environ))

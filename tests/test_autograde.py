@@ -399,7 +399,7 @@ def _processes_of_the_round(token: str) -> list[str]:
             uid = int((proc / "status").read_text().split("\nUid:")[1].split()[0])
         except (OSError, IndexError, ValueError):
             continue
-        if token in cmdline or (os.geteuid() == 0 and UID_BASE <= uid < UID_BASE + 2**23):
+        if token in cmdline or (os.geteuid() == 0 and UID_BASE <= uid < 2**31):
             alive.append(f"{proc.name} (uid {uid}): {cmdline[:120]}")
     return alive
 
@@ -443,7 +443,7 @@ def sandbox_round(tmp_path_factory):
     os.environ["AIECOURSE_HIDDEN_SEED"] = str(SANDBOX_SEED)
     try:
         start = time.time()
-        code, rows = autograde(submitted, CHAPTER, jobs=2, out=root, overrides=OVERRIDES)
+        code, rows = autograde(submitted, CHAPTER, jobs=2, out=root, overrides=OVERRIDES, keep=True)
         seconds = time.time() - start
         right_after = {"csv": (root / "grades" / f"{CHAPTER}.csv").read_bytes(), "db": _db_rows(root / "gradebook.db")}
         alive_at_end = _processes_of_the_round(token)
@@ -473,8 +473,16 @@ def sandbox_round(tmp_path_factory):
 
 
 def _outputs(root: Path, student: str) -> str:
+    """Every output of the student's autograded notebook (the instructor's copy: tracebacks there may
+    quote hidden tests; the feedback filter cuts them for the learner)."""
     nb = nbformat.read(root / "autograded" / student / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
     return json.dumps([cell.get("outputs", []) for cell in nb.cells])
+
+
+def _attack_output(root: Path, student: str) -> str:
+    """What the attack cell (right after the setup cell) printed."""
+    nb = nbformat.read(root / "autograded" / student / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    return json.dumps(nb.cells[hostile.index_of(nb, "setup") + 1].get("outputs", []))
 
 
 @pytest.mark.slow
@@ -509,15 +517,28 @@ def test_results_are_the_graders_alone(sandbox_round):
 @pytest.mark.slow
 def test_no_secret_reaches_a_learner(sandbox_round):
     root, token = sandbox_round["root"], sandbox_round["token"]
-    snooped = _outputs(root, "snoop")
-    for secret in ("BEGIN HIDDEN TESTS", token, str(SANDBOX_SEED), "READ", "LISTED", "AIECOURSE_HIDDEN_SEED"):
+    snooped = _attack_output(root, "snoop")
+    for secret in ("BEGIN HIDDEN TESTS", token, str(SANDBOX_SEED), "GOT-FILE", "AIECOURSE_HIDDEN_SEED"):
         assert secret not in snooped, f"the snoop attack got {secret!r}"
     assert "SEED 1234" in snooped, "outside the graded cells, hidden_seed() is the public default"
+    # The grader's home, the course root and solutions/ do not exist; the home only holds what is bound
+    # (a Python installed under it), nothing of the instructor's.
+    import ast
+
+    from grader.execution import bubblewrap
+
+    home = Path.home()
+    bound = {p.relative_to(home).parts[0] for p in bubblewrap.readable_roots() if p.is_relative_to(home) and p != home}
+    listed = re.findall(r"GOT-DIR (\S+) (\[[^\]]*\])", snooped)
+    assert all(folder == str(home) for folder, _ in listed), listed
+    assert not [name for _, names in listed for name in ast.literal_eval(names) if name not in bound], listed
     leak = _outputs(root, "seedleak")
     assert str(SANDBOX_SEED) not in leak and "<hidden>" in leak, "the seed a test saw was not scrubbed"
     nb = nbformat.read(root / "autograded" / "seedleak" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
-    graded = json.dumps([c.get("outputs", []) for c in nb.cells if nbgrader_meta(c).get("grade")])
-    assert "SEED DURING THE TEST" not in graded, "a graded cell shows what the submission printed"
+    printed = [o for c in nb.cells if nbgrader_meta(c).get("grade") for o in c.outputs if o.output_type == "stream"]
+    assert not [o for o in printed if "SEED DURING THE TEST" in o.text], (
+        "a graded cell shows what the submission printed"
+    )
     for page in (root / "feedback").glob(f"*/{CHAPTER}/{CHAPTER}.html"):
         text = page.read_text(encoding="utf-8")
         assert str(SANDBOX_SEED) not in text and token not in text and "BEGIN HIDDEN TESTS" not in text, page
@@ -529,11 +550,39 @@ def test_no_secret_reaches_a_learner(sandbox_round):
 def test_no_network_and_no_survivors(sandbox_round):
     root = sandbox_round["root"]
     assert sandbox_round["connections"] == [], "a kernel reached a server on the host's 127.0.0.1"
-    assert "CONNECTED" not in _outputs(root, "network") and "no network" in _outputs(root, "network")
+    assert "CONNECTED" not in _attack_output(root, "network") and "no network" in _attack_output(root, "network")
     assert sandbox_round["alive_at_end"] == [] and sandbox_round["alive_later"] == [], sandbox_round["alive_later"]
-    bomb = _outputs(root, "forkbomb")
+    bomb = _attack_output(root, "forkbomb")
     assert "fork bomb stopped after" in bomb and "NO PROCESS LIMIT" not in bomb, bomb[-500:]
-    fill = _outputs(root, "diskfill")
+    fill = _attack_output(root, "diskfill")
     assert fill.count("disk full after") == 2, fill[-500:]
     mib = [int(m) for m in re.findall(r"disk full after (\d+) MiB", fill)]
     assert max(mib) < 1100, f"the scratch space is not limited: {mib} MiB"
+
+
+def test_autograde_refuses_to_grade_without_the_sandbox(tmp_path, monkeypatch, capsys):
+    from grader import __main__ as cli
+    from grader.execution import bubblewrap
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
+    bubblewrap.problem.cache_clear()
+    try:
+        nbformat.write(hostile.release(), tmp_path / "ann.ipynb")
+        code = cli.main(["autograde", str(tmp_path), "--chapter", CHAPTER, "--out", str(tmp_path / "course")])
+    finally:
+        bubblewrap.problem.cache_clear()
+    err = capsys.readouterr().err
+    assert code == 2 and "bubblewrap" in err and "apt-get install -y bubblewrap" in err and "--no-sandbox" in err
+    assert not (tmp_path / "course" / "grades").exists(), "nothing is graded without the sandbox"
+
+
+@pytest.mark.slow
+def test_no_sandbox_grades_and_says_so(tmp_path):
+    nbformat.write(hostile.release(), tmp_path / "ann.ipynb")
+    said = []
+    code, rows = autograde(
+        tmp_path, CHAPTER, out=tmp_path / "course", overrides=OVERRIDES, sandbox=False, echo=said.append
+    )
+    assert code == 0 and rows[0].status == "graded" and rows[0].total == 0
+    assert said[0].startswith("WARNING: graded WITHOUT the sandbox")
+    assert read_csv(tmp_path / "course" / "grades" / f"{CHAPTER}.csv")["ann"]["sandbox"] == "NONE (--no-sandbox)"

@@ -49,6 +49,7 @@ from traitlets import Bool, Integer, Unicode
 
 from . import bubblewrap
 from . import guard as kernel_guard
+from .judge import is_graded, judge
 from .limits import Limits
 from .manager import SandboxKernelManager
 
@@ -494,12 +495,10 @@ class GuardedExecute(Execute):
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade"):
-                has_error = any(o.output_type == "error" for o in cell.get("outputs", []))
-                if cell.get("execution_count") is None and not has_error:
-                    why = self._stopped[1] if self._stopped else "the cell was not run"
-                    cell.outputs = list(cell.get("outputs", [])) + [_error("NotRun", f"this test did not run: {why}")]
+            # a graded cell that never ran and shows no failure would pass (nbgrader's rule): it has not
+            if is_graded(cell) and cell.get("execution_count") is None and judge(cell).result in ("passed", "not run"):
+                why = self._stopped[1] if self._stopped else "the cell was not run"
+                cell.outputs = list(cell.get("outputs", [])) + [_error("NotRun", f"this test did not run: {why}")]
             for out in cell.get("outputs", []):
                 if out.output_type == "error" and (
                     out.get("ename") == "MemoryError" or "can't allocate memory" in out.get("evalue", "")

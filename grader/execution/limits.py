@@ -17,12 +17,13 @@ submission starts inherits them:
 
 from __future__ import annotations
 
+import itertools
 import os
 import resource
 from dataclasses import dataclass
 
 GIB = 1024**3
-# Host uids of sandboxed kernels when the grader is root: far above any real account.
+# Host uids of sandboxed kernels when the grader is root: far above any real account (and below 2**31).
 UID_BASE = 2_000_000
 
 
@@ -55,10 +56,15 @@ class Limits:
         )
 
 
+_started = itertools.count()
+
+
 def sandbox_uid() -> int:
-    """A host uid for the kernel this process starts: unique among the kernels running now, since
-    one process runs one kernel at a time and process ids are unique while they run."""
-    return UID_BASE + os.getpid()
+    """A host uid for the next kernel this process starts, unique among the kernels alive now: the
+    process id (unique while the process runs) and a count of the kernels it started. The count
+    matters: the processes of a kernel that was just killed (a fork bomb's hundreds) take a moment
+    to go, and must not count against the next kernel's ``RLIMIT_NPROC``."""
+    return UID_BASE + (os.getpid() << 8) + next(_started) % 256
 
 
 def _limit(which: int, value: int) -> None:
