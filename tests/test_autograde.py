@@ -1,8 +1,10 @@
 """``python -m grader autograde``: a class graded through the real path, hostile submissions included.
 
-Two class rounds (about three minutes on two cores): an LMS zip graded twice (idempotent, with an
+Three class rounds (about five minutes on two cores): an LMS zip graded twice (idempotent, with an
 instructor's hidden-test seed), then, into the same course root, a class of broken and hostile
-submissions (``tests/hostile.py``), each checked for its points, status, reason and feedback.
+submissions (``tests/hostile.py``), each checked for its points, status, reason and feedback; and,
+into a course root of its own, a class whose attacks target the grader from outside the kernel
+(``hostile.sandbox_class``: the sandbox, docs/sandbox.md), graded in one ``--jobs 2`` round.
 The fast tests at the top exercise the intake, the guard and the feedback filter without kernels.
 """
 
@@ -541,7 +543,9 @@ def test_no_secret_reaches_a_learner(sandbox_round):
     )
     for page in (root / "feedback").glob(f"*/{CHAPTER}/{CHAPTER}.html"):
         text = page.read_text(encoding="utf-8")
-        assert str(SANDBOX_SEED) not in text and token not in text and "BEGIN HIDDEN TESTS" not in text, page
+        assert str(SANDBOX_SEED) not in text and "BEGIN HIDDEN TESTS" not in text, page
+        own = (sandbox_round["submitted"] / page.parts[-3] / CHAPTER / f"{CHAPTER}.ipynb").read_text()
+        assert token in own or token not in text, f"{page} shows what an attack got"  # (an attack's own code names it)
     csv_text = (root / "grades" / f"{CHAPTER}.csv").read_text()
     assert str(SANDBOX_SEED) not in csv_text and token not in csv_text
 
