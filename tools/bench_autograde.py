@@ -25,6 +25,7 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,7 +73,7 @@ async def _start_and_stop(sandbox: bool) -> float:
     km = SandboxKernelManager(kernel_name="python3")
     km.sandboxed, km.limits = sandbox, Limits(4 * 1024**3, 1024**3, 512 if sandbox else 0)
     start = time.time()
-    await km.start_kernel()
+    await km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     kc = km.client()
     kc.start_channels()
     await kc.wait_for_ready(timeout=120)
