@@ -41,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--memory", type=float, help="GiB of memory per notebook (default: GuardedExecute.memory_limit)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder .autograde/<chapter>/ for inspection")
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run the kernels without the bubblewrap sandbox (docs/sandbox.md): submitted code then runs "
+        "with your rights; the summary and the CSV say so",
+    )
 
     p = sub.add_parser("export", help="grades from the gradebook in a file Canvas or Moodle imports (or a full CSV)")
     p.add_argument(
@@ -69,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         print_report(reports, verbose=args.verbose)
         return 0 if all(r.ok for r in reports) else 1
     if args.command == "autograde":
-        from .autograde import autograde
+        from .autograde import SandboxUnavailable, autograde
 
         overrides: dict = {"Execute": {}, "GuardedExecute": {}}
         if args.timeout:
@@ -78,9 +84,19 @@ def main(argv: list[str] | None = None) -> int:
             overrides["GuardedExecute"]["submission_timeout"] = args.submission_timeout
         if args.memory:
             overrides["GuardedExecute"]["memory_limit"] = int(args.memory * 1024**3)
-        code, _ = autograde(
-            args.submissions, args.chapter, jobs=args.jobs, out=args.out, overrides=overrides, keep=args.keep
-        )
+        try:
+            code, _ = autograde(
+                args.submissions,
+                args.chapter,
+                jobs=args.jobs,
+                out=args.out,
+                overrides=overrides,
+                keep=args.keep,
+                sandbox=not args.no_sandbox,
+            )
+        except SandboxUnavailable as e:
+            print(f"python -m grader autograde: {e}", file=sys.stderr)
+            return 2
         return code
     if args.command == "export":
         from .export import export

@@ -9,12 +9,15 @@ How a round goes:
 
 1. **Intake** (``grader.intake``): the submissions, in any of three layouts, each checked and repaired.
    An invalid one (no notebook, corrupt JSON, another chapter's) gets zero and its reason at once.
-2. **Grading in parallel.** ``--jobs`` worker processes (``grader._worker``) each take one submission
+2. **Grading in parallel.** ``--jobs`` worker processes (``grader.execution.worker``) each take one submission
    at a time and run nbgrader's real ``autograde`` and ``generate_feedback`` on it, in a scratch
    course root of its own with its own copy of the assignment's gradebook. nbgrader's gradebook is
    SQLite, and nbgrader was not written for two processes grading into one database (each
    autograde creates, updates and deletes rows across several tables in many transactions), so no
-   two processes ever write the same database: the workers write scratch databases only.
+   two processes ever write the same database: the workers write scratch databases only. Every
+   submission's kernel runs in a bubblewrap sandbox (``grader.execution.bubblewrap``): it cannot
+   reach this folder, the gradebook or anything else it could use to change a result; a round
+   refuses to start without the sandbox unless asked (``--no-sandbox``), see docs/sandbox.md.
 3. **One writer.** This process alone writes the course's gradebook: as each submission finishes,
    its grades are copied in through nbgrader's Gradebook API, one short transaction per student,
    in the order they finish. A student's earlier manual grades are kept (nbgrader's own rule: a
@@ -43,35 +46,19 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .config import CONFIG, load_config
 from .environment import put_interpreter_on_path
 from .notebooks import REPO_ROOT, SOLUTIONS, chapters
 
-CONFIG = REPO_ROOT / "grader" / "nbgrader_config.py"
 STATUSES = ("graded", "timed out", "crashed", "invalid")
+NO_SANDBOX_WARNING = (
+    "WARNING: graded WITHOUT the sandbox (--no-sandbox): submitted code ran with the grader's rights "
+    "and could have changed any result of this round"
+)
 
 
-def load_config(overrides: dict | None = None, root: Path | None = None):
-    """The configuration nbgrader would use: system and user ``nbgrader_config.py`` files (where an
-    instructor keeps private settings), then the course's, then ``overrides`` and the course root."""
-    from jupyter_core.paths import jupyter_config_path
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = Config()
-    for folder in reversed(jupyter_config_path()):
-        if (Path(folder) / "nbgrader_config.py").is_file():
-            config.merge(PyFileConfigLoader("nbgrader_config.py", path=folder).load_config())
-    course = PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config()
-    user_seed = config.get("GuardedExecute", {}).get("hidden_seed")
-    config.merge(course)
-    if user_seed is not None:  # a private seed set outside the repository wins over the course file
-        config.GuardedExecute.hidden_seed = user_seed
-    for section, values in (overrides or {}).items():
-        for key, value in values.items():
-            config[section][key] = value
-    if root is not None:
-        config.CourseDirectory.root = str(root)
-    return config
+class SandboxUnavailable(RuntimeError):
+    """The grading sandbox cannot start on this machine; the message says why and what to do."""
 
 
 @dataclass
@@ -97,7 +84,7 @@ class _Workers:
 
     def _spawn(self):
         return subprocess.Popen(
-            [sys.executable, "-m", "grader._worker", self.chapter, json.dumps(self.overrides)],
+            [sys.executable, "-m", "grader.execution.worker", self.chapter, json.dumps(self.overrides)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=open(self.log, "a"),
@@ -189,7 +176,7 @@ def _generate(root: Path, chapter: str, release_dir: str) -> None:
         )
 
 
-def _template(root: Path, chapter: str) -> Path:
+def _template_root(root: Path, chapter: str) -> Path:
     """A course root holding the chapter's source and a gradebook with only its assignment (nbgrader
     generate_assignment), kept in ``.autograde/`` while the source and the configuration stay the same."""
     import hashlib
@@ -230,6 +217,34 @@ def _event_note(event: dict) -> str | None:
     return None
 
 
+@dataclass
+class Round:
+    """One grading round: what every step reads and what it leaves for the next."""
+
+    chapter: str
+    jobs: int
+    overrides: dict
+    config: object
+    root: Path
+    source: Path
+    work: Path
+    sandboxed: bool
+    template: Path | None = None
+    info: object = None
+    rows: dict[str, Row] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    pending: list[tuple[str, Path]] = field(default_factory=list)
+    results: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def log(self) -> Path:
+        return self.work / "grader.log"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.root / 'gradebook.db'}"
+
+
 def autograde(
     source: Path | str,
     chapter: str,
@@ -238,34 +253,63 @@ def autograde(
     overrides: dict | None = None,
     keep: bool = False,
     echo=print,
+    sandbox: bool = True,
 ) -> tuple[int, list[Row]]:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    from . import feedback, intake
-
+    """Grade every submission in ``source``; returns (exit code, the CSV's rows). Raises
+    ``SandboxUnavailable`` when ``sandbox`` is on and bubblewrap cannot start a sandbox here."""
     start = time.time()
+    rnd = _begin(source, chapter, jobs, out, overrides, sandbox)
+    if not rnd.sandboxed:
+        echo(NO_SANDBOX_WARNING)
+    _template(rnd)
+    _intake(rnd, echo)
+    _run_and_record(rnd, echo)
+    _totals(rnd)
+    _feedback(rnd)
+    csv_path = _write_csv(rnd)
+    return _report(rnd, start, csv_path, echo, keep)
+
+
+def _begin(source, chapter: str, jobs: int, out, overrides: dict | None, sandbox: bool) -> Round:
+    """The round's settings and a fresh scratch folder; refuses to start without a sandbox unless asked."""
     warnings.filterwarnings("ignore", module="nbgrader")  # nbgrader's SQLAlchemy 2 warnings: noise, grades are right
     warnings.filterwarnings("ignore", message=".*not in session.*")
     put_interpreter_on_path()
     if chapter not in chapters():
         raise ValueError(f"unknown chapter {chapter!r}; the chapters are: {', '.join(chapters())}")
+    if sandbox:
+        from .execution import bubblewrap
+
+        problem = bubblewrap.problem()
+        if problem is not None:
+            raise SandboxUnavailable(
+                f"the grading sandbox cannot start: {problem}.\n"
+                "Every submission's code runs in a bubblewrap sandbox (docs/sandbox.md); set it up with "
+                f"`{bubblewrap.INSTALL}` (or `make hub-setup`), or grade without it with --no-sandbox "
+                "(submitted code then runs with your rights: only for code you trust)."
+            )
     jobs = max(1, int(jobs))
     overrides = json.loads(json.dumps(overrides or {}))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    overrides.setdefault("GuardedExecute", {}).setdefault("threads", threads)
+    guarded = overrides.setdefault("GuardedExecute", {})
+    guarded.setdefault("threads", max(1, (os.cpu_count() or 1) // jobs))
+    guarded["sandbox"] = bool(sandbox)
     config = load_config(overrides)
     root = Path(out or config.CourseDirectory.root).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    source = Path(source).resolve()
     work = root / ".autograde" / chapter
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    log = work / "grader.log"
+    return Round(chapter, jobs, overrides, config, root, Path(source).resolve(), work, bool(sandbox))
 
-    # The assignment: a template course root (solutions + gradebook) copied for every submission,
-    # and the course's own gradebook brought up to date with the chapter's source.
-    template = _template(root, chapter)
+
+def _template(rnd: Round) -> None:
+    """The assignment: a template course root (solutions + gradebook) copied for every submission,
+    and the course's own gradebook brought up to date with the chapter's source."""
+    import nbformat
+
+    chapter, root = rnd.chapter, rnd.root
+    rnd.template = template = _template_root(root, chapter)
     if (root / "solutions" / chapter).resolve() != (SOLUTIONS / chapter).resolve():
         if (root / "solutions" / chapter).exists():
             shutil.rmtree(root / "solutions" / chapter)
@@ -274,42 +318,45 @@ def autograde(
         template / "gradebook.db", chapter
     ):
         _generate(root, chapter, f".autograde/{chapter}/release")
-    import nbformat
+    from . import intake
 
-    info = intake.ChapterInfo(
+    rnd.info = intake.ChapterInfo(
         chapter,
         nbformat.read(SOLUTIONS / chapter / f"{chapter}.ipynb", as_version=4),
         nbformat.read(template / "course" / chapter / f"{chapter}.ipynb", as_version=4),
     )
-    graded_ids, max_points = info.graded_ids, info.points()
 
-    # Intake.
-    submissions, remarks, layout = intake.find_submissions(source, chapter, config, workdir=work)
-    echo(f"{len(submissions)} submission(s) of {chapter} ({layout}) from {source}")
+
+def _intake(rnd: Round, echo) -> None:
+    """Every submission checked and repaired; an invalid one gets its row at once, the others a
+    scratch course root of their own (``.autograde/<chapter>/jobs/<student>``)."""
+    import nbformat
+
+    from . import intake
+
+    chapter, root, template, info = rnd.chapter, rnd.root, rnd.template, rnd.info
+    submissions, remarks, layout = intake.find_submissions(rnd.source, chapter, rnd.config, workdir=rnd.work)
+    echo(f"{len(submissions)} submission(s) of {chapter} ({layout}) from {rnd.source}")
     for remark in remarks:
         echo(f"  note: {remark}")
     known = intake.known_chapter_ids()
-    max_bytes = intake.SubmissionIntake(config=config).max_notebook_bytes
-    received = source / "submitted" if (source / "submitted").is_dir() else source
+    max_bytes = intake.SubmissionIntake(config=rnd.config).max_notebook_bytes
+    received = rnd.source / "submitted" if (rnd.source / "submitted").is_dir() else rnd.source
     in_place = received.resolve() == (root / "submitted").resolve()  # the course's own submitted/ (nbgrader collect)
-    rows: dict[str, Row] = {}
-    notes: dict[str, list[str]] = {}
-    pending = []
     for sub in submissions:
         nb = None if sub.problem else intake.check_notebook(sub, info, known, max_bytes)
-        notes[sub.student] = list(sub.notes)
+        rnd.notes[sub.student] = list(sub.notes)
         if nb is None:
-            rows[sub.student] = Row(sub.student, "invalid", sub.problem or "no notebook")
+            rnd.rows[sub.student] = Row(sub.student, "invalid", sub.problem or "no notebook")
             continue
         nb, repaired = intake.prepare(nb, info)
-        notes[sub.student] += repaired
-        flags = intake.scan_source(nb, info)
-        rows[sub.student] = Row(sub.student, "graded", flags=flags)
-        task_root = work / "jobs" / sub.student
-        (task_root / "submitted" / sub.student / chapter).mkdir(parents=True)
+        rnd.notes[sub.student] += repaired
+        rnd.rows[sub.student] = Row(sub.student, "graded", flags=intake.scan_source(nb, info))
+        task_root = rnd.work / "jobs" / sub.student
+        target = task_root / "submitted" / sub.student / chapter
+        target.mkdir(parents=True)
         shutil.copy(template / "gradebook.db", task_root / "gradebook.db")
         shutil.copytree(template / "solutions", task_root / "solutions")
-        target = task_root / "submitted" / sub.student / chapter
         nbformat.write(nb, target / f"{chapter}.ipynb")
         if sub.timestamp:
             (target / "timestamp.txt").write_text(sub.timestamp)
@@ -320,84 +367,112 @@ def autograde(
             if dest.exists():
                 shutil.rmtree(dest)
             shutil.copytree(target, dest)
-        pending.append((sub.student, task_root))
+        rnd.pending.append((sub.student, task_root))
 
-    # Grading: the workers run nbgrader; this thread alone writes the course's gradebook.
-    limit = float(config.GuardedExecute.get("submission_timeout", 900)) + 180
+
+def _run_and_record(rnd: Round, echo) -> None:
+    """The workers run nbgrader on each submission (its kernel in the sandbox); this thread alone
+    writes the course's gradebook and ``autograded/``, from what each worker reported."""
+    if not rnd.pending:
+        return
+    limit = float(rnd.config.GuardedExecute.get("submission_timeout", 900)) + 180
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(
             p for p in [str(REPO_ROOT), str(REPO_ROOT / "course"), os.environ.get("PYTHONPATH", "")] if p
         ),
     }
-    workers = _Workers(min(jobs, max(1, len(pending))), chapter, overrides, env, limit, log)
-    for task in pending:
+    workers = _Workers(min(rnd.jobs, len(rnd.pending)), rnd.chapter, rnd.overrides, env, limit, rnd.log)
+    for task in rnd.pending:
         workers.tasks.put(task)
-    if pending:
-        workers.start()
-    db_url = f"sqlite:///{root / 'gradebook.db'}"
-    results: dict[str, dict] = {}
-    for n in range(len(pending)):
-        student, task_root, problem = workers.done.get()
-        row = rows[student]
-        result = {}
-        if problem is None and (task_root / "result.json").exists():
-            result = json.loads((task_root / "result.json").read_text())
-        if problem is not None:
-            row.status, row.reason = problem
-            row.grader_error = problem[0] == "crashed"
-        elif not result.get("ok"):
-            row.status, row.grader_error = "crashed", True
-            last = [line for line in (result.get("error") or "unknown error").splitlines() if line.strip()]
-            row.reason = f"the grader could not grade this notebook: {last[-1][:300] if last else 'unknown error'}"
-        else:
-            grading = result.get("grading", {})
-            row.status = grading.get("status", "graded")
-            row.reason = grading.get("reason", "")
-            events = grading.get("events", [])
-            notes[student] += [n for n in (_event_note(e) for e in events) if n]
-            row.flags += [
-                f"grader: {_event_note(e)}" for e in events if e.get("kind") in ("restored", "tampered", "guard-failed")
-            ]
-            if row.status == "graded" and not row.reason:
-                memory = [e["detail"] for e in events if e.get("kind") == "memory"]
-                row.reason = memory[0] if memory else ""
-        results[student] = result
-        with Gradebook(db_url, config.CourseDirectory.course_id) as gb:
-            gb.update_or_create_student(student)
-            if result.get("ok"):
-                kwargs = {"timestamp": result["timestamp"]} if result.get("timestamp") else {}
-                gb.update_or_create_submission(chapter, student, **kwargs)
-                for nb_name, data in result["grades"].items():
-                    snb = gb.find_submission_notebook(nb_name, chapter, student)
-                    for name, g in data["grades"].items():
-                        grade = gb.find_grade(name, nb_name, chapter, student)
-                        grade.auto_score = g["auto_score"]
-                        # nbgrader's rule (SaveAutoGrades): a manual score or no autograde score needs a person
-                        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
-                    for name, text in data["comments"].items():
-                        gb.find_comment(name, nb_name, chapter, student).auto_comment = text
-                    snb.flagged = bool(data["flagged"] or row.flags)
-                    snb.late_submission_penalty = data["late_submission_penalty"]
-            else:
-                _zero(gb, chapter, student)
-            gb.db.commit()
-        autograded = task_root / "autograded" / student / chapter
-        dest = root / "autograded" / student / chapter
-        if dest.exists():
-            shutil.rmtree(dest)
-        if result.get("ok") and autograded.exists():
-            shutil.copytree(autograded, dest)
-        echo(f"  [{n + 1}/{len(pending)}] {student}: {row.status}" + (f" ({row.reason})" if row.reason else ""))
+    workers.start()
+    try:
+        for n in range(len(rnd.pending)):
+            student, task_root, problem = workers.done.get()
+            row = rnd.rows[student]
+            result = _read_result(task_root) if problem is None else {}
+            _judge_row(rnd, row, result, problem)
+            rnd.results[student] = result
+            _record(rnd, student, row, result, task_root)
+            echo(f"  [{n + 1}/{len(rnd.pending)}] {student}: {row.status}" + (f" ({row.reason})" if row.reason else ""))
+    finally:
+        workers.stop()
 
-    with Gradebook(db_url, config.CourseDirectory.course_id) as gb:
-        for student, row in rows.items():
+
+def _read_result(task_root: Path) -> dict:
+    path = task_root / "result.json"  # written by the worker (the grader's code), never by a kernel
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _judge_row(rnd: Round, row: Row, result: dict, problem) -> None:
+    """The row's status, reason and review flags from a worker's result."""
+    if problem is not None:
+        row.status, row.reason = problem
+        row.grader_error = problem[0] == "crashed"
+    elif not result.get("ok"):
+        row.status, row.grader_error = "crashed", True
+        last = [line for line in (result.get("error") or "unknown error").splitlines() if line.strip()]
+        row.reason = f"the grader could not grade this notebook: {last[-1][:300] if last else 'unknown error'}"
+    else:
+        grading = result.get("grading", {})
+        row.status = grading.get("status", "graded")
+        row.reason = grading.get("reason", "")
+        events = grading.get("events", [])
+        rnd.notes[row.student] += [n for n in (_event_note(e) for e in events) if n]
+        row.flags += [
+            f"grader: {_event_note(e)}" for e in events if e.get("kind") in ("restored", "tampered", "guard-failed")
+        ]
+        if row.status == "graded" and not row.reason:
+            memory = [e["detail"] for e in events if e.get("kind") == "memory"]
+            row.reason = memory[0] if memory else ""
+
+
+def _record(rnd: Round, student: str, row: Row, result: dict, task_root: Path) -> None:
+    """One student's grades into the course's gradebook (one short transaction) and ``autograded/``."""
+    from nbgrader.api import Gradebook
+
+    chapter = rnd.chapter
+    with Gradebook(rnd.db_url, rnd.config.CourseDirectory.course_id) as gb:
+        gb.update_or_create_student(student)
+        if result.get("ok"):
+            kwargs = {"timestamp": result["timestamp"]} if result.get("timestamp") else {}
+            gb.update_or_create_submission(chapter, student, **kwargs)
+            for nb_name, data in result["grades"].items():
+                snb = gb.find_submission_notebook(nb_name, chapter, student)
+                for name, g in data["grades"].items():
+                    grade = gb.find_grade(name, nb_name, chapter, student)
+                    grade.auto_score = g["auto_score"]
+                    # nbgrader's rule (SaveAutoGrades): a manual score or no autograde score needs a person
+                    grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+                for name, text in data["comments"].items():
+                    gb.find_comment(name, nb_name, chapter, student).auto_comment = text
+                snb.flagged = bool(data["flagged"] or row.flags)
+                snb.late_submission_penalty = data["late_submission_penalty"]
+        else:
+            _zero(gb, chapter, student)
+        gb.db.commit()
+    autograded = task_root / "autograded" / student / chapter
+    dest = rnd.root / "autograded" / student / chapter
+    if dest.exists():
+        shutil.rmtree(dest)
+    if result.get("ok") and autograded.exists():
+        shutil.copytree(autograded, dest)
+
+
+def _totals(rnd: Round) -> None:
+    """Zero for every invalid submission, then each row's points as the gradebook now has them."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    chapter = rnd.chapter
+    graded_ids, max_points = rnd.info.graded_ids, rnd.info.points()
+    with Gradebook(rnd.db_url, rnd.config.CourseDirectory.course_id) as gb:
+        for student, row in rnd.rows.items():
             if row.status == "invalid":
                 gb.update_or_create_student(student)
                 _zero(gb, chapter, student)
-                shutil.rmtree(root / "autograded" / student / chapter, ignore_errors=True)
+                shutil.rmtree(rnd.root / "autograded" / student / chapter, ignore_errors=True)
         gb.db.commit()
-        for student, row in rows.items():
+        for student, row in rnd.rows.items():
             try:
                 sub = gb.find_submission(chapter, student)
             except MissingEntry:
@@ -406,26 +481,32 @@ def autograde(
             row.points = {gid: scores.get(gid, 0.0) for gid in graded_ids}
             row.total = sum(row.points.values())
             row.max = sum(max_points.values())
-    workers.stop() if pending else None
 
-    # Feedback pages and the CSV.
-    for student, row in rows.items():
-        result = results.get(student, {})
+
+def _feedback(rnd: Round) -> None:
+    """Each student's feedback page: the summary on top of nbgrader's page (hidden tests cut out)."""
+    from . import feedback
+
+    chapter, root = rnd.chapter, rnd.root
+    graded_ids, max_points = rnd.info.graded_ids, rnd.info.points()
+    for student, row in rnd.rows.items():
+        result = rnd.results.get(student, {})
+        valid = row.status != "invalid"
         table = [
             {
                 "test": gid,
-                "result": (result.get("results", {}).get(gid, "not run") if row.status != "invalid" else "not run"),
+                "result": result.get("results", {}).get(gid, "not run") if valid else "not run",
                 "points": row.points.get(gid, 0.0),
                 "max": max_points[gid],
-                "message": (result.get("messages", {}).get(gid, "") if row.status != "invalid" else ""),
+                "message": result.get("messages", {}).get(gid, "") if valid else "",
             }
             for gid in graded_ids
         ]
         summary = feedback.summary_html(
-            student, chapter, row.status, row.reason, row.total, row.max, table, notes.get(student, []), row.flags
+            student, chapter, row.status, row.reason, row.total, row.max, table, rnd.notes.get(student, []), row.flags
         )
-        html_path = work / "jobs" / student / "feedback" / student / chapter / f"{chapter}.html"
-        page = html_path.read_text(encoding="utf-8") if html_path.exists() and row.status != "invalid" else None
+        html_path = rnd.work / "jobs" / student / "feedback" / student / chapter / f"{chapter}.html"
+        page = html_path.read_text(encoding="utf-8") if html_path.exists() and valid else None
         dest = root / "feedback" / student / chapter
         if dest.exists():
             shutil.rmtree(dest)
@@ -440,13 +521,19 @@ def autograde(
                 if (folder / name).exists():
                     shutil.copy(folder / name, dest / name)
                     break
-    csv_path = root / "grades" / f"{chapter}.csv"
+
+
+def _write_csv(rnd: Round) -> Path:
+    """``grades/<chapter>.csv``: points per test, total, max, status, reason, flags, and the sandbox."""
+    graded_ids = rnd.info.graded_ids
+    csv_path = rnd.root / "grades" / f"{rnd.chapter}.csv"
     csv_path.parent.mkdir(exist_ok=True)
+    sandbox = "bubblewrap" if rnd.sandboxed else "NONE (--no-sandbox)"
     with open(csv_path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *graded_ids, "total", "max", "status", "reason", "flags"])
-        for student in sorted(rows):
-            row = rows[student]
+        writer.writerow(["student", *graded_ids, "total", "max", "status", "reason", "flags", "sandbox"])
+        for student in sorted(rnd.rows):
+            row = rnd.rows[student]
             writer.writerow(
                 [
                     student,
@@ -456,24 +543,32 @@ def autograde(
                     row.status,
                     row.reason,
                     "; ".join(row.flags)[:1000],
+                    sandbox,
                 ]
             )
+    return csv_path
 
+
+def _report(rnd: Round, start: float, csv_path: Path, echo, keep: bool) -> tuple[int, list[Row]]:
+    """The round's summary; the scratch folder goes unless ``keep``."""
     seconds = time.time() - start
+    rows = rnd.rows
     counts = {s: sum(r.status == s for r in rows.values()) for s in STATUSES}
+    if not rnd.sandboxed:
+        echo(NO_SANDBOX_WARNING)
     echo(
-        f"graded {len(rows)} submission(s) of {chapter} in {seconds:.0f} s with {jobs} job(s) "
+        f"graded {len(rows)} submission(s) of {rnd.chapter} in {seconds:.0f} s with {rnd.jobs} job(s) "
         f"({seconds / max(1, len(rows)):.1f} s each): " + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
     )
     echo(
-        f"grades: {csv_path}\nfeedback: {root / 'feedback'}/<student>/{chapter}/{chapter}.html\n"
-        f"gradebook: {root / 'gradebook.db'} (the formgrader and `nbgrader export` read it)"
+        f"grades: {csv_path}\nfeedback: {rnd.root / 'feedback'}/<student>/{rnd.chapter}/{rnd.chapter}.html\n"
+        f"gradebook: {rnd.root / 'gradebook.db'} (the formgrader and `nbgrader export` read it)"
     )
     failed = [r.student for r in rows.values() if r.grader_error]
     if failed:
-        echo(f"the grader itself failed on: {', '.join(failed)} (see {log})")
+        echo(f"the grader itself failed on: {', '.join(failed)} (see {rnd.log})")
     if not keep:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(rnd.work, ignore_errors=True)
     return (1 if failed else 0), [rows[s] for s in sorted(rows)]
 
 

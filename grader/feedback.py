@@ -17,14 +17,7 @@ import re
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-RESULT_NAMES = {
-    "NotRun": "not run",
-    "CellTimeoutError": "timed out",
-    "KernelDied": "kernel died",
-    "TamperError": "tampered with",
-    "GraderCheckFailed": "not checked",
-}
+from .execution.judge import ANSI, judge
 
 
 def strip_hidden(source: str, begin: str = "BEGIN HIDDEN TESTS", end: str = "END HIDDEN TESTS") -> tuple[str, int]:
@@ -88,21 +81,8 @@ class HideHiddenTests(NbGraderPreprocessor):
 
 def cell_result(cell) -> tuple[str, str]:
     """(result, message) of a graded cell of an autograded notebook, as the learner should read it."""
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            ename, evalue = out.get("ename", "Error"), ANSI.sub("", out.get("evalue", ""))
-            result = RESULT_NAMES.get(ename, "failed")
-            message = evalue if ename in RESULT_NAMES else f"{ename}: {evalue}".rstrip(": ")
-            if ename == "CellTimeoutError":
-                message = "the test ran past the time limit and was interrupted"
-            return result, message
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "stream" and out.get("name") == "stderr":
-            text = ANSI.sub("", "".join(out.get("text", ""))).strip()
-            return "failed", f"wrote to stderr (a graded cell must not): {text[:300]}"
-    if cell.get("execution_count") is None:
-        return "not run", "this test did not run"
-    return "passed", ""
+    verdict = judge(cell)
+    return verdict.result, verdict.message
 
 
 def _e(text) -> str:

@@ -26,8 +26,8 @@ from nbgrader.preprocessors import (  # noqa: E402
 
 from grader.colab import ColabSetup  # noqa: E402
 from grader.environment import put_interpreter_on_path  # noqa: E402
+from grader.execution.execute import GuardedExecute  # noqa: E402
 from grader.feedback import HideHiddenTests  # noqa: E402
-from grader.sandbox import GuardedExecute  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
@@ -52,7 +52,7 @@ c.ColabSetup.branch = "main"
 c.GenerateAssignment.preprocessors = [ColabSetup, *GenerateAssignment.class_traits()["preprocessors"].default()]
 
 # --- Autograding ------------------------------------------------------------------------------------
-# nbgrader's Execute step is replaced by the grader's (grader/sandbox.py): limits per submission, a
+# nbgrader's Execute step is replaced by the grader's (grader/execution/execute.py): limits per submission, a
 # guard around every test, no points for a test that did not run. `nbgrader autograde`, the
 # formgrader and `python -m grader autograde` all grade this way.
 c.Autograde.autograde_preprocessors = [

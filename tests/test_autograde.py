@@ -1,8 +1,10 @@
 """``python -m grader autograde``: a class graded through the real path, hostile submissions included.
 
-Two class rounds (about three minutes on two cores): an LMS zip graded twice (idempotent, with an
+Three class rounds (about five minutes on two cores): an LMS zip graded twice (idempotent, with an
 instructor's hidden-test seed), then, into the same course root, a class of broken and hostile
-submissions (``tests/hostile.py``), each checked for its points, status, reason and feedback.
+submissions (``tests/hostile.py``), each checked for its points, status, reason and feedback; and,
+into a course root of its own, a class whose attacks target the grader from outside the kernel
+(``hostile.sandbox_class``: the sandbox, docs/sandbox.md), graded in one ``--jobs 2`` round.
 The fast tests at the top exercise the intake, the guard and the feedback filter without kernels.
 """
 
@@ -12,6 +14,7 @@ import copy
 import csv
 import html
 import json
+import os
 import re
 import sqlite3
 import zipfile
@@ -21,8 +24,9 @@ import hostile
 import nbformat
 import pytest
 
-from grader import intake, kernel_guard
+from grader import intake
 from grader.autograde import autograde
+from grader.execution import guard as kernel_guard
 from grader.feedback import HideHiddenTests, sanitize_traceback, strip_hidden
 from grader.notebooks import SOLUTIONS, nbgrader_meta
 
@@ -67,7 +71,7 @@ def test_intake_reads_the_three_layouts(tmp_path):
     subs, remarks, layout = intake.find_submissions(flat, CHAPTER)
     assert layout.startswith("flat") and [s.student for s in subs] == ["cy"] and remarks
 
-    from grader.autograde import load_config
+    from grader.config import load_config
 
     archive = tmp_path / "lms.zip"
     inner = tmp_path / "dee.zip"
@@ -302,7 +306,9 @@ def test_zip_round_is_idempotent_and_uses_the_instructors_seed(course, zip_round
     assert rows["alice"]["total"] == "12" and rows["alice"]["status"] == "graded", rows["alice"]
     assert rows["bob"]["total"] == "0" and rows["bob"]["status"] == "graded"
     autograded = (course / "autograded" / "alice" / CHAPTER / f"{CHAPTER}.ipynb").read_text()
-    assert f"hidden seed: {SEED}" in autograded, "the kernels did not get the instructor's hidden-test seed"
+    # The seed reaches the hidden tests only (tests below: test_no_secret_reaches_a_learner); a cell of
+    # the submission reads the public default.
+    assert f"hidden seed: {SEED}" not in autograded and "hidden seed: 1234" in autograded
 
 
 def read_csv_bytes(data: bytes) -> dict[str, dict]:
@@ -374,3 +380,213 @@ def test_limits_stop_the_bombs(course, hostile_round):
     for kind in ("autograded", "feedback"):
         biggest = max(p.stat().st_size for p in (course / kind / "bigout").rglob("*") if p.is_file())
         assert biggest < 5 * 2**20, f"bigout's {kind} file is {biggest / 2**20:.0f} MB"
+
+
+# --- the sandbox: attacks from outside the kernel, graded beside honest submissions, in one round ----------
+
+SANDBOX_SEED = 731904265  # the instructor's secret for this round
+
+
+def _processes_of_the_round(token: str) -> list[str]:
+    """Processes still alive that the round's kernels started: by their command line, and (root
+    grader) by the uids the sandbox gives kernels."""
+    from grader.execution.limits import UID_BASE
+
+    alive = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            uid = int((proc / "status").read_text().split("\nUid:")[1].split()[0])
+        except (OSError, IndexError, ValueError):
+            continue
+        if token in cmdline or (os.geteuid() == 0 and UID_BASE <= uid < 2**31):
+            alive.append(f"{proc.name} (uid {uid}): {cmdline[:120]}")
+    return alive
+
+
+@pytest.fixture(scope="module")
+def sandbox_round(tmp_path_factory):
+    """The sandbox class (``hostile.sandbox_class``) graded in one round, --jobs 2, with a hidden seed."""
+    import socket
+    import threading
+    import time
+
+    from grader.execution import bubblewrap
+
+    problem = bubblewrap.problem()
+    if problem is not None:
+        if os.environ.get("AIECOURSE_CI"):
+            pytest.fail(f"CI must grade in the sandbox: {problem}")
+        pytest.skip(problem)
+    root = tmp_path_factory.mktemp("sandboxed")
+    token = f"pwned{os.getpid()}x{int(time.time())}"
+    (root / "instructor.txt").write_text(f"instructor's private notes {token}")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.5)
+    connections: list = []
+    stop = threading.Event()
+
+    def listen():
+        while not stop.is_set():
+            try:
+                connections.append(server.accept())
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    students = hostile.sandbox_class(root, server.getsockname()[1], token)
+    submitted = hostile.write_nbgrader_layout(tmp_path_factory.mktemp("sandbox-class"), students)
+    old = os.environ.get("AIECOURSE_HIDDEN_SEED")
+    os.environ["AIECOURSE_HIDDEN_SEED"] = str(SANDBOX_SEED)
+    try:
+        start = time.time()
+        code, rows = autograde(submitted, CHAPTER, jobs=2, out=root, overrides=OVERRIDES, keep=True)
+        seconds = time.time() - start
+        right_after = {"csv": (root / "grades" / f"{CHAPTER}.csv").read_bytes(), "db": _db_rows(root / "gradebook.db")}
+        alive_at_end = _processes_of_the_round(token)
+        time.sleep(5)  # the daemon attack polls every 0.5 s: it would have struck by now
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+        if old is None:
+            os.environ.pop("AIECOURSE_HIDDEN_SEED", None)
+        else:
+            os.environ["AIECOURSE_HIDDEN_SEED"] = old
+    return {
+        "root": root,
+        "token": token,
+        "code": code,
+        "seconds": seconds,
+        "rows": {r.student: r for r in rows},
+        "expect": {k: v[1] for k, v in students.items()},
+        "csv": read_csv(root / "grades" / f"{CHAPTER}.csv"),
+        "right_after": right_after,
+        "alive_at_end": alive_at_end,
+        "alive_later": _processes_of_the_round(token),
+        "connections": connections,
+        "submitted": submitted,
+    }
+
+
+def _outputs(root: Path, student: str) -> str:
+    """Every output of the student's autograded notebook (the instructor's copy: tracebacks there may
+    quote hidden tests; the feedback filter cuts them for the learner)."""
+    nb = nbformat.read(root / "autograded" / student / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    return json.dumps([cell.get("outputs", []) for cell in nb.cells])
+
+
+def _attack_output(root: Path, student: str) -> str:
+    """What the attack cell (right after the setup cell) printed."""
+    nb = nbformat.read(root / "autograded" / student / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    return json.dumps(nb.cells[hostile.index_of(nb, "setup") + 1].get("outputs", []))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student", sorted(hostile.sandbox_class(Path("/x"), 0, "t")))
+def test_sandboxed_submission_gets_what_the_stub_gets(sandbox_round, student):
+    expect, line = sandbox_round["expect"][student], sandbox_round["csv"][student]
+    got = {t: float(line[t]) for t in hostile.TESTS}
+    assert got == expect.points, f"{student}: {got} ({line['status']}: {line['reason']})"
+    assert line["sandbox"] == "bubblewrap"
+    if student != "forkbomb":  # a fork bomb may take its own kernel down: only its points are promised
+        assert line["status"] == expect.status, line
+
+
+@pytest.mark.slow
+def test_results_are_the_graders_alone(sandbox_round):
+    """The daemon and the vandal changed nothing: gradebook, CSV and other students' files are the round's."""
+    root, token = sandbox_round["root"], sandbox_round["token"]
+    assert sandbox_round["code"] == 0
+    assert (root / "grades" / f"{CHAPTER}.csv").read_bytes() == sandbox_round["right_after"]["csv"]
+    assert _db_rows(root / "gradebook.db") == sandbox_round["right_after"]["db"]
+    grades = sandbox_round["right_after"]["db"]["grades"]
+    assert not [g for g in grades if g[0] not in ("honest", "seedleak") and g[2]], "an attacker scored"
+    with sqlite3.connect(root / "gradebook.db") as con:
+        assert con.execute("select count(*) from grade where manual_score is not null").fetchone()[0] == 0
+    honest = root / "submitted" / "honest" / CHAPTER / f"{CHAPTER}.ipynb"
+    assert honest.read_bytes() == (sandbox_round["submitted"] / "honest" / CHAPTER / f"{CHAPTER}.ipynb").read_bytes()
+    written = [p for p in root.rglob(f"*{token}*")] + [p for p in Path("/tmp").glob(f"{token}*")]
+    assert not written, f"an attack wrote {written}"
+    # (The vandal's own output may say WROTE: a course root under /tmp lands in the sandbox's private /tmp.)
+
+
+@pytest.mark.slow
+def test_no_secret_reaches_a_learner(sandbox_round):
+    root, token = sandbox_round["root"], sandbox_round["token"]
+    snooped = _attack_output(root, "snoop")
+    for secret in ("BEGIN HIDDEN TESTS", token, str(SANDBOX_SEED), "GOT-FILE", "AIECOURSE_HIDDEN_SEED"):
+        assert secret not in snooped, f"the snoop attack got {secret!r}"
+    assert "SEED 1234" in snooped, "outside the graded cells, hidden_seed() is the public default"
+    # The grader's home, the course root and solutions/ do not exist; the home only holds what is bound
+    # (a Python installed under it), nothing of the instructor's.
+    import ast
+
+    from grader.execution import bubblewrap
+
+    home = Path.home()
+    bound = {p.relative_to(home).parts[0] for p in bubblewrap.readable_roots() if p.is_relative_to(home) and p != home}
+    listed = re.findall(r"GOT-DIR (\S+) (\[[^\]]*\])", snooped)
+    assert all(folder == str(home) for folder, _ in listed), listed
+    assert not [name for _, names in listed for name in ast.literal_eval(names) if name not in bound], listed
+    leak = _outputs(root, "seedleak")
+    assert str(SANDBOX_SEED) not in leak and "<hidden>" in leak, "the seed a test saw was not scrubbed"
+    nb = nbformat.read(root / "autograded" / "seedleak" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    printed = [o for c in nb.cells if nbgrader_meta(c).get("grade") for o in c.outputs if o.output_type == "stream"]
+    assert not [o for o in printed if "SEED DURING THE TEST" in o.text], (
+        "a graded cell shows what the submission printed"
+    )
+    for page in (root / "feedback").glob(f"*/{CHAPTER}/{CHAPTER}.html"):
+        text = page.read_text(encoding="utf-8")
+        assert str(SANDBOX_SEED) not in text and "BEGIN HIDDEN TESTS" not in text, page
+        own = (sandbox_round["submitted"] / page.parts[-3] / CHAPTER / f"{CHAPTER}.ipynb").read_text()
+        assert token in own or token not in text, f"{page} shows what an attack got"  # (an attack's own code names it)
+    csv_text = (root / "grades" / f"{CHAPTER}.csv").read_text()
+    assert str(SANDBOX_SEED) not in csv_text and token not in csv_text
+
+
+@pytest.mark.slow
+def test_no_network_and_no_survivors(sandbox_round):
+    root = sandbox_round["root"]
+    assert sandbox_round["connections"] == [], "a kernel reached a server on the host's 127.0.0.1"
+    assert "CONNECTED" not in _attack_output(root, "network") and "no network" in _attack_output(root, "network")
+    assert sandbox_round["alive_at_end"] == [] and sandbox_round["alive_later"] == [], sandbox_round["alive_later"]
+    bomb = _attack_output(root, "forkbomb")
+    assert "fork bomb stopped after" in bomb and "NO PROCESS LIMIT" not in bomb, bomb[-500:]
+    fill = _attack_output(root, "diskfill")
+    assert fill.count("disk full after") == 2, fill[-500:]
+    mib = [int(m) for m in re.findall(r"disk full after (\d+) MiB", fill)]
+    assert max(mib) < 1100, f"the scratch space is not limited: {mib} MiB"
+
+
+def test_autograde_refuses_to_grade_without_the_sandbox(tmp_path, monkeypatch, capsys):
+    from grader import __main__ as cli
+    from grader.execution import bubblewrap
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
+    bubblewrap.problem.cache_clear()
+    try:
+        nbformat.write(hostile.release(), tmp_path / "ann.ipynb")
+        code = cli.main(["autograde", str(tmp_path), "--chapter", CHAPTER, "--out", str(tmp_path / "course")])
+    finally:
+        bubblewrap.problem.cache_clear()
+    err = capsys.readouterr().err
+    assert code == 2 and "bubblewrap" in err and "apt-get install -y bubblewrap" in err and "--no-sandbox" in err
+    assert not (tmp_path / "course" / "grades").exists(), "nothing is graded without the sandbox"
+
+
+@pytest.mark.slow
+def test_no_sandbox_grades_and_says_so(tmp_path):
+    nbformat.write(hostile.release(), tmp_path / "ann.ipynb")
+    said = []
+    code, rows = autograde(
+        tmp_path, CHAPTER, out=tmp_path / "course", overrides=OVERRIDES, sandbox=False, echo=said.append
+    )
+    assert code == 0 and rows[0].status == "graded" and rows[0].total == 0
+    assert said[0].startswith("WARNING: graded WITHOUT the sandbox")
+    assert read_csv(tmp_path / "course" / "grades" / f"{CHAPTER}.csv")["ann"]["sandbox"] == "NONE (--no-sandbox)"

@@ -1,6 +1,11 @@
 """Benchmark of ``python -m grader autograde`` on a generated class of chapter 02 (not a test).
 
     python tools/bench_autograde.py [--n 50] [--jobs 1 2] [--baseline 10] [--out DIR]
+    python tools/bench_autograde.py --sandbox-ab [--n 50] [--jobs 2] [--repeat 3]
+
+``--sandbox-ab``: the same class graded with and without the sandbox, the two variants interleaved
+``--repeat`` times each (the machine may be shared: the medians are the figures), plus the start-up
+cost of one kernel (start to first answer) with and without the sandbox.
 
 Generates ``--n`` submissions (a mix of correct notebooks, notebooks with one or two wrong
 implementations taken from tests/mutants/02_attention.py, and untouched blank ones), grades the
@@ -20,6 +25,7 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -60,12 +66,80 @@ def make_class(folder: Path, n: int, seed: int = 0) -> dict[str, str]:
     return kinds
 
 
+async def _start_and_stop(sandbox: bool) -> float:
+    from grader.execution.limits import Limits
+    from grader.execution.manager import SandboxKernelManager
+
+    km = SandboxKernelManager(kernel_name="python3")
+    km.sandboxed, km.limits = sandbox, Limits(4 * 1024**3, 1024**3, 512 if sandbox else 0)
+    start = time.time()
+    await km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kc = km.client()
+    kc.start_channels()
+    await kc.wait_for_ready(timeout=120)
+    seconds = time.time() - start
+    kc.stop_channels()
+    await km.shutdown_kernel(now=True)
+    return seconds
+
+
+def kernel_startup(sandbox: bool, n: int = 5) -> float:
+    """Median seconds from starting a grading kernel (launcher and ipykernel, no guard) to its first answer."""
+    import asyncio
+    import statistics
+
+    return statistics.median(asyncio.run(_start_and_stop(sandbox)) for _ in range(n))
+
+
+def sandbox_ab(args, work: Path) -> int:
+    """Interleaved rounds with and without the sandbox; medians."""
+    import statistics
+
+    seconds: dict[str, list[float]] = {"sandbox": [], "no sandbox": []}
+    grades = {}
+    for i in range(args.repeat):
+        for variant in ("sandbox", "no sandbox") if i % 2 == 0 else ("no sandbox", "sandbox"):
+            start = time.time()
+            code, rows = autograde(
+                work / "class",
+                CHAPTER,
+                jobs=args.jobs[0],
+                out=work / f"course-{variant.replace(' ', '-')}",
+                sandbox=variant == "sandbox",
+                echo=lambda *a: None,
+            )
+            seconds[variant].append(time.time() - start)
+            grades.setdefault(variant, {r.student: (r.status, r.total) for r in rows})
+            print(f"round {i + 1}, {variant}: {seconds[variant][-1]:.0f} s (exit {code})", flush=True)
+    med = {k: statistics.median(v) for k, v in seconds.items()}
+    report = {
+        "submissions": args.n,
+        "jobs": args.jobs[0],
+        "cpus": os.cpu_count(),
+        "rounds_seconds": {k: [round(x, 1) for x in v] for k, v in seconds.items()},
+        "median_seconds": {k: round(v, 1) for k, v in med.items()},
+        "sandbox_slowdown": round(med["sandbox"] / med["no sandbox"] - 1, 3),
+        "kernel_startup_median_seconds": {
+            "sandbox": round(kernel_startup(True), 2),
+            "no sandbox": round(kernel_startup(False), 2),
+        },
+        "same_grades": grades["sandbox"] == grades["no sandbox"],
+        "load_average_after": os.getloadavg(),
+    }
+    print(json.dumps(report, indent=1))
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    (ROOT / "artifacts" / "bench_sandbox.json").write_text(json.dumps(report, indent=1))
+    return 0 if report["same_grades"] else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=50)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--baseline", type=int, default=10, help="notebooks executed with plain nbclient")
     parser.add_argument("--out", type=Path, default=None, help="work folder (default: a temporary one)")
+    parser.add_argument("--sandbox-ab", action="store_true", help="with and without the sandbox, interleaved")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per variant with --sandbox-ab")
     args = parser.parse_args()
 
     work = Path(args.out or tempfile.mkdtemp(prefix="bench-autograde-"))
@@ -78,6 +152,11 @@ def main() -> int:
         + ", ".join(f"{sum(k == kind for k in kinds.values())} {kind}" for kind in ("correct", "partly wrong", "blank"))
     )
     load_before = os.getloadavg()
+    if args.sandbox_ab:
+        code = sandbox_ab(args, work)
+        if args.out is None:
+            shutil.rmtree(work, ignore_errors=True)
+        return code
 
     runs = {}
     for jobs in args.jobs:

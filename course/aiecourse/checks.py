@@ -10,7 +10,7 @@ They cannot be talked into passing by the notebook they test:
   or ``__eq__``) is refused.
 
 The grader puts back names a notebook re-binds (``check = lambda *a: None``) before every test; see
-``grader/kernel_guard.py``.
+``grader/execution/guard.py``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 # Installs what a JupyterHub for the course needs on this machine, and what tests/test_hub.py runs:
 #   - configurable-http-proxy (the hub's proxy, from the npm registry) into .hub/ in this checkout;
 #   - a Python environment that every user can run ($HUB_VENV, default /opt/aiecourse-hub/venv):
-#     JupyterHub, JupyterLab, nbgrader and the course itself (torch, aiecourse, grader).
+#     JupyterHub, JupyterLab, nbgrader and the course itself (torch, aiecourse, grader);
+#   - bubblewrap (apt), the sandbox every grading kernel runs in (docs/sandbox.md).
 # Safe to run again: it only installs what is missing and re-installs the course from this checkout.
 #
 # Why a separate environment: the single-user servers run as the students' own system users, so the
@@ -15,6 +16,14 @@ cd "$(dirname "$0")/../.."
 HUB_VENV=${HUB_VENV:-/opt/aiecourse-hub/venv}
 HUB_PYTHON=${HUB_PYTHON:-/usr/bin/python3.11}
 TORCH=${TORCH:-torch==2.13.0}
+if ! command -v bwrap >/dev/null; then
+    echo "== bubblewrap (the grading sandbox) from apt"
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap
+    else
+        echo "setup.sh: bubblewrap is missing; as root: apt-get install -y bubblewrap" >&2; exit 1
+    fi
+fi
 command -v npm >/dev/null || { echo "setup.sh: npm is missing (Node.js 20, or 18: apt-get install -y nodejs npm)" >&2; exit 1; }
 # configurable-http-proxy 5 needs Node.js 20 or newer; 4 runs on older ones (Debian 12 ships Node 18).
 if [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ]; then CHP_VERSION=${CHP_VERSION:-5}; else CHP_VERSION=${CHP_VERSION:-4}; fi

@@ -4,8 +4,11 @@
 ``grader/nbgrader_config.py``), so plain ``nbgrader autograde``, the formgrader's *Autograde* button
 and ``python -m grader autograde`` all grade this way. What it adds to nbgrader:
 
-- **Limits.** Each kernel runs under ``grader.kernel``'s ``setrlimit`` limits (``memory_limit``,
-  ``file_size_limit``); a cell is interrupted after ``timeout`` seconds (nbgrader's own); a cell that
+- **A sandbox** (``sandbox``, on by default): every kernel runs in bubblewrap
+  (``grader.execution.bubblewrap``), with no network, its own processes, only the files a notebook
+  needs and an unprivileged user; see docs/sandbox.md.
+- **Limits.** Each kernel runs under ``grader.execution.limits`` (``memory_limit``,
+  ``file_size_limit``, ``process_limit``, ``scratch_limit``); a cell is interrupted after ``timeout`` seconds (nbgrader's own); a cell that
   ignores the interrupt for ``interrupt_grace`` seconds gets its kernel killed; the whole notebook
   has ``submission_timeout`` seconds; each cell keeps at most ``max_output_bytes`` of output.
 - **A kernel that dies costs only what had not run yet.** nbgrader stops grading the submission
@@ -17,11 +20,14 @@ and ``python -m grader autograde`` all grade this way. What it adds to nbgrader:
 - **No injected partial credit.** nbgrader gives partial credit for a graded cell's first
   ``execute_result``; a learner's function can publish one (``sys.displayhook(3.0)``) before the
   test fails. Only the cell's own final result counts, and only if the test raised nothing.
-- **The guard** (``grader.kernel_guard``): before each graded cell the libraries, IPython's machinery
+- **The guard** (``grader.execution.guard``): before each graded cell the libraries, IPython's machinery
   and the names given cells defined are put back as they were when the kernel started; after it,
   a test during which any of them changed fails. An unanswered guard call fails the test.
-- **The hidden-test seed** (``hidden_seed``, else ``AIECOURSE_HIDDEN_SEED`` from the environment)
-  is set in every kernel's environment.
+- **The hidden-test seed** (``hidden_seed``, else the grader's ``AIECOURSE_HIDDEN_SEED``) is never in
+  the kernel's environment: the guard receives it with the request that prepares each graded cell
+  and puts the public default back after it. No output of the notebook keeps it.
+- **A graded cell shows only its result**: its errors and final result, never what the
+  submission printed while the test ran.
 
 What happened is written to the notebook's metadata (``aiecourse_grading``): a status (``graded``,
 ``timed out``, ``crashed``), a reason, and events per cell; ``grader.feedback`` shows it to the learner.
@@ -35,32 +41,20 @@ import signal
 import time
 from queue import Empty
 
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Integer, Unicode
 
-from . import kernel_guard
+from . import bubblewrap
+from . import guard as kernel_guard
+from .judge import is_graded, judge
+from .limits import Limits
+from .manager import SandboxKernelManager
 
 METADATA_KEY = "aiecourse_grading"
 GIB = 1024**3
-
-
-class SandboxKernelManager(AsyncKernelManager):
-    """Starts the notebook's Python kernel through ``python -m grader.kernel`` with the grader's limits."""
-
-    sandbox_args = List(Unicode(), help="options for grader.kernel: --memory BYTES --file-size BYTES").tag(config=False)
-
-    def format_kernel_cmd(self, extra_arguments=None):
-        cmd = super().format_kernel_cmd(extra_arguments)
-        for i in range(1, len(cmd)):
-            if cmd[i - 1] == "-m" and cmd[i] in ("ipykernel_launcher", "ipykernel"):
-                return [cmd[0], "-m", "grader.kernel", *self.sandbox_args, "--", *cmd[i + 1 :]]
-        raise RuntimeError(
-            f"the grader runs notebooks in Python kernels started by ipykernel; this kernel's command is {cmd}"
-        )
 
 
 def _error(ename: str, evalue: str):
@@ -74,6 +68,21 @@ def _output_size(out) -> int:
     if kind == "error":
         return len(out.get("evalue", "")) + sum(len(line) for line in out.get("traceback", []))
     return sum(len(v) if isinstance(v, str) else len(str(v)) for v in out.get("data", {}).values())
+
+
+def _released_files(chapter: str | None) -> list[str]:
+    """The chapter's released files other than notebooks (data a notebook may open), for the sandbox."""
+    from ..notebooks import COURSE
+
+    folder = COURSE / chapter if chapter else None
+    if folder is None or not folder.is_dir():
+        return []
+    return [str(p) for p in sorted(folder.iterdir()) if p.is_file() and p.suffix != ".ipynb"]
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """``text`` without ``secret`` (the hidden tests' seed)."""
+    return text.replace(secret, "<hidden>") if secret else text
 
 
 def _describe_exit(code) -> str:
@@ -115,7 +124,14 @@ class GuardedExecute(Execute):
         "grader's own AIECOURSE_HIDDEN_SEED, else the public default",
     ).tag(config=True)
     threads = Integer(0, help="OMP/MKL/torch threads per kernel; 0 = the library default").tag(config=True)
-    guard = Bool(True, help="run grader.kernel_guard around every graded cell").tag(config=True)
+    guard = Bool(True, help="run grader.execution.guard around every graded cell").tag(config=True)
+    sandbox = Bool(True, help="run every kernel in a bubblewrap sandbox (grader.execution.bubblewrap)").tag(config=True)
+    process_limit = Integer(
+        512, help="processes and threads a sandboxed kernel may have (RLIMIT_NPROC); stops a fork bomb"
+    ).tag(config=True)
+    scratch_limit = Integer(
+        256 * 1024**2, help="bytes a sandboxed kernel may write in its /tmp and working folder"
+    ).tag(config=True)
     guard_timeout = Integer(60, help="seconds to wait for the guard's answer").tag(config=True)
 
     # A submission must not be able to skip its tests with a cell tag.
@@ -131,27 +147,48 @@ class GuardedExecute(Execute):
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         if isinstance(km, SandboxKernelManager):
-            args = []
-            if self.memory_limit > 0:
-                args += ["--memory", str(self.memory_limit)]
-            if self.file_size_limit > 0:
-                args += ["--file-size", str(self.file_size_limit)]
-            km.sandbox_args = args
+            if self.sandbox:
+                problem = bubblewrap.problem()
+                if problem is not None:
+                    raise RuntimeError(f"the grading sandbox cannot start: {problem}")
+            km.sandboxed = self.sandbox
+            km.limits = Limits(self.memory_limit, self.file_size_limit, self.process_limit if self.sandbox else 0)
+            km.guard_key = self._guard_key if self.guard else ""
+            km.files = self._chapter_files
+            km.scratch_bytes = km.tmp_bytes = self.scratch_limit
         return km
 
     def kernel_env(self) -> dict[str, str]:
-        env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        env.setdefault(
-            "MALLOC_ARENA_MAX", "4"
-        )  # glibc reserves 64 MB of address space per arena: keep it for the notebook
-        if self.hidden_seed is not None:
-            env["AIECOURSE_HIDDEN_SEED"] = str(self.hidden_seed)
+        """The kernel's environment. Sandboxed: a clean one, nothing of the grader's (no secrets)."""
+        if self.sandbox:
+            import sys
+
+            env = {
+                "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+                "HOME": "/tmp",
+                "USER": "learner",
+                "LOGNAME": "learner",
+                "LANG": "C.UTF-8",
+                "PYTHONPATH": bubblewrap.python_path(),
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "MPLCONFIGDIR": "/tmp/matplotlib",
+            }
+        else:
+            env = {k: v for k, v in os.environ.items() if k != "AIECOURSE_HIDDEN_SEED"}
+        env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+        env.setdefault("MALLOC_ARENA_MAX", "4")  # glibc reserves 64 MB of address space per arena
         if self.threads > 0:
             for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
                 env[var] = str(self.threads)
-        if self.guard:
+        if self.guard and not self.sandbox:
             env[kernel_guard.KEY_ENV] = self._guard_key
         return env
+
+    def _seed(self) -> int | None:
+        if self.hidden_seed is not None:
+            return self.hidden_seed
+        value = os.environ.get("AIECOURSE_HIDDEN_SEED", "").strip()
+        return int(value) if value else None
 
     async def async_start_new_kernel(self, **kwargs):
         kwargs.setdefault("env", self.kernel_env())
@@ -180,11 +217,10 @@ class GuardedExecute(Execute):
             pass
 
     def _exit_code(self):
-        process = getattr(getattr(self.km, "provisioner", None), "process", None)
-        if process is None:
+        if not isinstance(self.km, SandboxKernelManager):
             return None
         for _ in range(20):
-            code = process.poll()
+            code = self.km.exit_code()
             if code is not None:
                 return code
             time.sleep(0.05)
@@ -193,7 +229,8 @@ class GuardedExecute(Execute):
     # -- talking to the guard ---------------------------------------------------------------------
     async def _async_request(self, action: str, timeout: float):
         nonce = secrets.token_hex(12)
-        expression = f"{kernel_guard.GUARD_NAME}({action!r}, {nonce!r})"
+        seed = self._seed() if action == "before" else None  # the hidden tests' seed: for this test only
+        expression = f"{kernel_guard.GUARD_NAME}({action!r}, {nonce!r}, {seed!r})"
         msg_id = await ensure_async(
             self.kc.execute("", silent=True, store_history=False, user_expressions={"g": expression})
         )
@@ -231,6 +268,7 @@ class GuardedExecute(Execute):
     # -- running the notebook ---------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
         self._guard_key = secrets.token_hex(16)
+        self._chapter_files = _released_files((resources or {}).get("nbgrader", {}).get("assignment"))
         self._deadline = time.monotonic() + max(1, self.submission_timeout)
         self._stopped = None  # (status, reason) once the kernel is gone
         self._events = []
@@ -417,26 +455,50 @@ class GuardedExecute(Execute):
 
     @staticmethod
     def _sanitize_graded(cell) -> None:
+        """A graded cell keeps what decides its grade and nothing else the submission printed: its
+        errors, a notice in place of anything written to stderr (nbgrader fails such a cell), and the
+        cell's own final result (nbgrader's partial credit) when the test raised nothing."""
         outs = cell.outputs
         failed = any(
             o.output_type == "error" or (o.output_type == "stream" and o.get("name") == "stderr") for o in outs
         )
-        results = [i for i, o in enumerate(outs) if o.output_type == "execute_result"]
-        keep = results[-1] if results and not failed and results[-1] == len(outs) - 1 else None
-        for i in results:
-            if i != keep:
-                outs[i] = new_output("display_data", data=outs[i].get("data", {}), metadata=outs[i].get("metadata", {}))
+        kept = []
+        for i, out in enumerate(outs):
+            if out.output_type == "error":
+                kept.append(out)
+            elif out.output_type == "stream" and out.get("name") == "stderr":
+                if not any(k.output_type == "stream" for k in kept):
+                    kept.append(new_output("stream", name="stderr", text="[this test wrote to stderr: not shown]\n"))
+            elif out.output_type == "execute_result" and not failed and i == len(outs) - 1:
+                kept.append(out)
+        cell.outputs = kept
+
+    def _scrub_outputs(self, nb) -> None:
+        """No output keeps the hidden tests' seed (code a hidden test called may have seen it)."""
+        seed = self._seed()
+        if seed is None:
+            return
+        secret = str(seed)
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                for key in ("text", "evalue"):
+                    if isinstance(out.get(key), str):
+                        out[key] = scrub(out[key], secret)
+                if "traceback" in out:
+                    out["traceback"] = [scrub(line, secret) for line in out["traceback"]]
+                for mime, value in out.get("data", {}).items():
+                    if isinstance(value, str) and not mime.startswith("image/"):
+                        out["data"][mime] = scrub(value, secret)
 
     def _finish(self, nb) -> None:
+        self._scrub_outputs(nb)
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade"):
-                has_error = any(o.output_type == "error" for o in cell.get("outputs", []))
-                if cell.get("execution_count") is None and not has_error:
-                    why = self._stopped[1] if self._stopped else "the cell was not run"
-                    cell.outputs = list(cell.get("outputs", [])) + [_error("NotRun", f"this test did not run: {why}")]
+            # a graded cell that never ran and shows no failure would pass (nbgrader's rule): it has not
+            if is_graded(cell) and cell.get("execution_count") is None and judge(cell).result in ("passed", "not run"):
+                why = self._stopped[1] if self._stopped else "the cell was not run"
+                cell.outputs = list(cell.get("outputs", [])) + [_error("NotRun", f"this test did not run: {why}")]
             for out in cell.get("outputs", []):
                 if out.output_type == "error" and (
                     out.get("ename") == "MemoryError" or "can't allocate memory" in out.get("evalue", "")

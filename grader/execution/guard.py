@@ -1,10 +1,10 @@
 """The grader's guard inside a grading kernel: tests run on the libraries as they were, not as a submission left them.
 
-Loaded by ``grader.kernel`` when a grading kernel starts, before any cell of the submission runs. It
+Loaded by ``grader.execution.kernel`` when a grading kernel starts, before any cell of the submission runs. It
 imports what the tests rely on (torch, numpy, aiecourse, ...) and takes a snapshot of every function,
 class and module those packages expose, of the classes they define, of a few builtin modules, of
 IPython's execution machinery (input and AST transformers, event callbacks, the shell's methods) and
-of ``sys``'s trace and display hooks. The grader (``grader.sandbox.GuardedExecute``) then calls it
+of ``sys``'s trace and display hooks. The grader (``grader.execution.execute.GuardedExecute``) then calls it
 through ``user_expressions`` (plain ``eval``: no input transformer or event of the shell runs):
 
 - ``before`` a graded cell: put back everything the submission changed (``torch.allclose = ...``,
@@ -13,7 +13,9 @@ through ``user_expressions`` (plain ``eval``: no input transformer or event of t
   ``check`` and ``check_close``, if a cell of the submission re-defined them;
 - ``after`` a graded cell: report what changed while the test ran (a learner's function that patches
   an oracle when called); the grader fails that test;
-- ``mark`` / ``given`` around a locked cell: learn the names it defines.
+- ``mark`` / ``given`` around a locked cell: learn the names it defines;
+- the hidden tests' seed: ``before`` sets it (``aiecourse.checks.hidden_seed()``) for the graded
+  cell about to run, ``after`` puts the public default back. It is never in the kernel's environment.
 
 Every answer carries an HMAC of the grader's nonce with a key that only this kernel received, so
 the grader fails closed (zero for the test) when the guard does not answer.
@@ -255,11 +257,14 @@ class Guard:
         mac = hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()
         return json.dumps({"body": body, "mac": mac})
 
-    def __call__(self, action: str, nonce: str) -> str:
+    def __call__(self, action: str, nonce: str, seed: int | None = None) -> str:
         user_ns = self.shell.user_ns if self.shell is not None else {}
         if action == "before":
-            return self._answer(nonce, action, changed=self._state(restore=True, audit_streams=False))
+            changed = self._state(restore=True, audit_streams=False)
+            _set_seed(seed)
+            return self._answer(nonce, action, changed=changed)
         if action == "after":
+            _set_seed(None)
             return self._answer(nonce, action, changed=self._state(restore=True, audit_streams=False))
         if action == "mark":
             self._marked = {k: id(v) for k, v in user_ns.items()}
@@ -272,6 +277,14 @@ class Guard:
                     names.append(k)
             return self._answer(nonce, action, names=sorted(names))
         return self._answer(nonce, action)
+
+
+def _set_seed(seed: int | None) -> None:
+    """The seed ``aiecourse.checks.hidden_seed()`` returns: the grader's for the graded cell about to
+    run, the public default otherwise (so no other cell of the submission can read the secret one)."""
+    checks = sys.modules.get("aiecourse.checks")
+    if checks is not None:
+        vars(checks)["_HIDDEN_SEED"] = checks.DEFAULT_HIDDEN_SEED if seed is None else int(seed)  # read-only module
 
 
 def install(shell, key: str) -> Guard:

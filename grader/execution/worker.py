@@ -1,6 +1,6 @@
 """One grading process of ``python -m grader autograde``: runs nbgrader for one submission at a time.
 
-Started by ``grader.autograde`` with ``--jobs`` copies; reads one JSON task per line on stdin
+Started by ``grader.autograde`` (``python -m grader.execution.worker``) with ``--jobs`` copies; reads one JSON task per line on stdin
 (``{"root": ..., "student": ...}``), grades it with nbgrader's own ``autograde`` and
 ``generate_feedback`` in that scratch course root (its own gradebook: no two processes ever write the
 same database), writes ``result.json`` there and answers one JSON line on stdout. Everything else
@@ -22,9 +22,9 @@ def grade(root: Path, chapter: str, student: str, overrides: dict) -> dict:
     from nbgrader.api import Gradebook
     from nbgrader.apps.api import NbGraderAPI
 
-    from .autograde import load_config
-    from .feedback import cell_result
-    from .notebooks import nbgrader_meta
+    from ..config import load_config
+    from ..notebooks import nbgrader_meta
+    from .judge import judge
 
     config = load_config(overrides, root)
     api = NbGraderAPI(config=config)
@@ -51,9 +51,9 @@ def grade(root: Path, chapter: str, student: str, overrides: dict) -> dict:
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
         if meta.get("grade"):
-            outcome, message = cell_result(cell)
-            result["results"][meta["grade_id"]] = outcome
-            result["messages"][meta["grade_id"]] = message[:500]
+            verdict = judge(cell)
+            result["results"][meta["grade_id"]] = verdict.result
+            result["messages"][meta["grade_id"]] = verdict.message[:500]
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", config.CourseDirectory.course_id) as gb:
         sub = gb.find_submission(chapter, student)
         result["timestamp"] = sub.timestamp.isoformat(" ") if sub.timestamp else None
