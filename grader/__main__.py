@@ -47,6 +47,18 @@ def main(argv: list[str] | None = None) -> int:
         help="run the kernels without the bubblewrap sandbox (docs/sandbox.md): submitted code then runs "
         "with your rights; the summary and the CSV say so",
     )
+    p.add_argument(
+        "--student",
+        action="append",
+        metavar="ID",
+        help="grade only this student's submission (repeatable); the CSV keeps every other student's row",
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar on stderr (default: when stderr is a terminal)",
+    )
 
     p = sub.add_parser("export", help="grades from the gradebook in a file Canvas or Moodle imports (or a full CSV)")
     p.add_argument(
@@ -93,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
                 overrides=overrides,
                 keep=args.keep,
                 sandbox=not args.no_sandbox,
+                students=args.student,
+                progress=args.progress,
             )
-        except SandboxUnavailable as e:
+        except (SandboxUnavailable, ValueError) as e:
             print(f"python -m grader autograde: {e}", file=sys.stderr)
             return 2
         return code

@@ -46,6 +46,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import seed as hidden
 from .config import CONFIG, load_config
 from .environment import put_interpreter_on_path
 from .notebooks import REPO_ROOT, SOLUTIONS, chapters
@@ -81,6 +82,7 @@ class _Workers:
         self.tasks: queue.Queue = queue.Queue()
         self.done: queue.Queue = queue.Queue()
         self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(jobs)]
+        self.running: dict[str, float] = {}  # student -> time.monotonic() when their grading began
 
     def _spawn(self):
         return subprocess.Popen(
@@ -111,6 +113,7 @@ class _Workers:
                     break
                 student, root = task
                 problem = None
+                self.running[student] = time.monotonic()
                 try:
                     proc.stdin.write(json.dumps({"root": str(root), "student": student}) + "\n")
                     proc.stdin.flush()
@@ -125,6 +128,7 @@ class _Workers:
                 if problem is not None:
                     self._kill(proc)
                     proc = self._spawn()
+                self.running.pop(student, None)
                 self.done.put((student, root, problem))
         finally:
             try:
@@ -136,6 +140,14 @@ class _Workers:
     def start(self) -> None:
         for t in self.threads:
             t.start()
+
+    def longest_running(self) -> tuple[str, float] | None:
+        """The submission being graded for the longest time now, and for how many seconds."""
+        running = dict(self.running)
+        if not running:
+            return None
+        student = min(running, key=running.get)
+        return student, time.monotonic() - running[student]
 
     def stop(self) -> None:
         for _ in self.threads:
@@ -229,6 +241,10 @@ class Round:
     source: Path
     work: Path
     sandboxed: bool
+    seed_fingerprint: str = ""
+    public_seed: bool = False
+    students: list[str] | None = None  # only these students (--student); None: every submission
+    progress: bool | None = None  # a progress bar on stderr; None: when stderr is a terminal
     template: Path | None = None
     info: object = None
     rows: dict[str, Row] = field(default_factory=dict)
@@ -254,13 +270,24 @@ def autograde(
     keep: bool = False,
     echo=print,
     sandbox: bool = True,
+    students: list[str] | None = None,
+    progress: bool | None = None,
 ) -> tuple[int, list[Row]]:
-    """Grade every submission in ``source``; returns (exit code, the CSV's rows). Raises
-    ``SandboxUnavailable`` when ``sandbox`` is on and bubblewrap cannot start a sandbox here."""
+    """Grade every submission in ``source`` (or only those of ``students``); returns (exit code, this
+    round's rows). The CSV holds every student of the chapter in the gradebook, so regrading one
+    student keeps the others' rows. Raises ``SandboxUnavailable`` when ``sandbox`` is on and
+    bubblewrap cannot start a sandbox here."""
     start = time.time()
     rnd = _begin(source, chapter, jobs, out, overrides, sandbox)
+    rnd.students, rnd.progress = (list(students) if students else None), progress
     if not rnd.sandboxed:
         echo(NO_SANDBOX_WARNING)
+    seed = hidden.seed_in_use(rnd.config.GuardedExecute.get("hidden_seed"))
+    rnd.seed_fingerprint = hidden.fingerprint(seed, rnd.config.CourseDirectory.get("course_id") or "aiecourse")
+    rnd.public_seed = hidden.warning(seed) is not None
+    if rnd.public_seed:
+        echo(hidden.warning(seed))
+    echo(f"hidden-test seed: fingerprint {rnd.seed_fingerprint} (the same seed gives the same fingerprint)")
     _template(rnd)
     _intake(rnd, echo)
     _run_and_record(rnd, echo)
@@ -336,6 +363,15 @@ def _intake(rnd: Round, echo) -> None:
 
     chapter, root, template, info = rnd.chapter, rnd.root, rnd.template, rnd.info
     submissions, remarks, layout = intake.find_submissions(rnd.source, chapter, rnd.config, workdir=rnd.work)
+    if rnd.students is not None:
+        found = {s.student for s in submissions}
+        missing = [s for s in rnd.students if s not in found]
+        if missing:
+            raise ValueError(
+                f"--student {', '.join(missing)}: no submission of {chapter} in {rnd.source}; "
+                f"it has: {', '.join(sorted(found)) or 'none'}"
+            )
+        submissions = [s for s in submissions if s.student in rnd.students]
     echo(f"{len(submissions)} submission(s) of {chapter} ({layout}) from {rnd.source}")
     for remark in remarks:
         echo(f"  note: {remark}")
@@ -386,17 +422,52 @@ def _run_and_record(rnd: Round, echo) -> None:
     for task in rnd.pending:
         workers.tasks.put(task)
     workers.start()
+    bar = _progress_bar(len(rnd.pending), rnd.progress)
     try:
         for n in range(len(rnd.pending)):
-            student, task_root, problem = workers.done.get()
+            while True:
+                try:
+                    student, task_root, problem = workers.done.get(timeout=1.0)
+                    break
+                except queue.Empty:
+                    _show_longest(bar, workers)
             row = rnd.rows[student]
             result = _read_result(task_root) if problem is None else {}
             _judge_row(rnd, row, result, problem)
             rnd.results[student] = result
             _record(rnd, student, row, result, task_root)
-            echo(f"  [{n + 1}/{len(rnd.pending)}] {student}: {row.status}" + (f" ({row.reason})" if row.reason else ""))
+            line = f"  [{n + 1}/{len(rnd.pending)}] {student}: {row.status}" + (
+                f" ({row.reason})" if row.reason else ""
+            )
+            if bar is not None:
+                with bar.external_write_mode():
+                    echo(line)
+                bar.update(1)
+                _show_longest(bar, workers)
+            else:
+                echo(line)
     finally:
+        if bar is not None:
+            bar.close()
         workers.stop()
+
+
+def _progress_bar(total: int, enabled: bool | None):
+    """tqdm over the class on stderr (done/total, rate, time left), or None when it is off."""
+    from tqdm import tqdm
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    return tqdm(total=total, unit="submission", file=sys.stderr, dynamic_ncols=True, desc="grading")
+
+
+def _show_longest(bar, workers: _Workers) -> None:
+    if bar is None:
+        return
+    longest = workers.longest_running()
+    bar.set_postfix_str(f"longest now: {longest[0]} {longest[1]:.0f} s" if longest else "", refresh=True)
 
 
 def _read_result(task_root: Path) -> dict:
@@ -524,29 +595,78 @@ def _feedback(rnd: Round) -> None:
 
 
 def _write_csv(rnd: Round) -> Path:
-    """``grades/<chapter>.csv``: points per test, total, max, status, reason, flags, and the sandbox."""
+    """``grades/<chapter>.csv`` for the whole class: per student the points of each test, the total, the
+    maximum, a status, the reason, the review flags, the sandbox and the seed's fingerprint.
+
+    This round's students get this round's rows; every other student of the chapter in the gradebook
+    keeps the status, reason and flags of the CSV's last row for them, with points read afresh from the
+    gradebook (manual grades included)."""
     graded_ids = rnd.info.graded_ids
     csv_path = rnd.root / "grades" / f"{rnd.chapter}.csv"
     csv_path.parent.mkdir(exist_ok=True)
     sandbox = "bubblewrap" if rnd.sandboxed else "NONE (--no-sandbox)"
-    with open(csv_path, "w", newline="") as f:
+    lines = {
+        student: [
+            *(f"{row.points.get(g, 0.0):g}" for g in graded_ids),
+            f"{row.total:g}",
+            f"{row.max:g}",
+            row.status,
+            row.reason,
+            "; ".join(row.flags)[:1000],
+            sandbox,
+            rnd.seed_fingerprint,
+        ]
+        for student, row in rnd.rows.items()
+    }
+    earlier = _read_csv(csv_path)
+    for student, points in _gradebook_points(rnd).items():
+        if student in lines:
+            continue
+        before = earlier.get(student, {})
+        total = sum(points.get(g, 0.0) for g in graded_ids)
+        lines[student] = [
+            *(f"{points.get(g, 0.0):g}" for g in graded_ids),
+            f"{total:g}",
+            f"{sum(rnd.info.points().values()):g}",
+            before.get("status", "graded"),
+            before.get("reason", "" if before else "graded before this CSV was kept (plain nbgrader?)"),
+            before.get("flags", ""),
+            before.get("sandbox", ""),
+            before.get("seed", ""),
+        ]
+    header = ["student", *graded_ids, "total", "max", "status", "reason", "flags", "sandbox", "seed"]
+    tmp = csv_path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *graded_ids, "total", "max", "status", "reason", "flags", "sandbox"])
-        for student in sorted(rnd.rows):
-            row = rnd.rows[student]
-            writer.writerow(
-                [
-                    student,
-                    *(f"{row.points.get(g, 0.0):g}" for g in graded_ids),
-                    f"{row.total:g}",
-                    f"{row.max:g}",
-                    row.status,
-                    row.reason,
-                    "; ".join(row.flags)[:1000],
-                    sandbox,
-                ]
-            )
+        writer.writerow(header)
+        for student in sorted(lines):
+            writer.writerow([student, *lines[student]])
+    tmp.replace(csv_path)  # a round stopped half-way never leaves half a CSV
     return csv_path
+
+
+def _read_csv(path: Path) -> dict[str, dict]:
+    """The rows of an earlier ``grades/<chapter>.csv`` by student; empty if there is none or it is unreadable."""
+    try:
+        with open(path, newline="") as f:
+            return {row["student"]: row for row in csv.DictReader(f) if row.get("student")}
+    except (OSError, KeyError, csv.Error):
+        return {}
+
+
+def _gradebook_points(rnd: Round) -> dict[str, dict[str, float]]:
+    """Every student with a submission of the chapter in the gradebook: their score per graded test."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    points = {}
+    with Gradebook(rnd.db_url, rnd.config.CourseDirectory.course_id) as gb:
+        try:
+            submissions = gb.assignment_submissions(rnd.chapter)
+        except MissingEntry:
+            return {}
+        for sub in submissions:
+            points[sub.student.id] = {g.name: float(g.score or 0) for snb in sub.notebooks for g in snb.grades}
+    return points
 
 
 def _report(rnd: Round, start: float, csv_path: Path, echo, keep: bool) -> tuple[int, list[Row]]:
@@ -561,7 +681,11 @@ def _report(rnd: Round, start: float, csv_path: Path, echo, keep: bool) -> tuple
         f"({seconds / max(1, len(rows)):.1f} s each): " + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
     )
     echo(
-        f"grades: {csv_path}\nfeedback: {rnd.root / 'feedback'}/<student>/{rnd.chapter}/{rnd.chapter}.html\n"
+        f"hidden-test seed: fingerprint {rnd.seed_fingerprint}"
+        + (" (the PUBLIC default: set AIECOURSE_HIDDEN_SEED)" if rnd.public_seed else "")
+    )
+    echo(
+        f"grades: {csv_path} (every student of the chapter)\nfeedback: {rnd.root / 'feedback'}/<student>/{rnd.chapter}/{rnd.chapter}.html\n"
         f"gradebook: {rnd.root / 'gradebook.db'} (the formgrader and `nbgrader export` read it)"
     )
     failed = [r.student for r in rows.values() if r.grader_error]
@@ -569,7 +693,7 @@ def _report(rnd: Round, start: float, csv_path: Path, echo, keep: bool) -> tuple
         echo(f"the grader itself failed on: {', '.join(failed)} (see {rnd.log})")
     if not keep:
         shutil.rmtree(rnd.work, ignore_errors=True)
-    return (1 if failed else 0), [rows[s] for s in sorted(rows)]
+    return (1 if failed else 0), [rows[s] for s in sorted(rows)]  # this round's rows
 
 
 def _zero(gb, chapter: str, student: str) -> None:
