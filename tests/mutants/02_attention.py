@@ -3,6 +3,16 @@ alternatives they must accept. Each is the source of a replacement definition.""
 
 SDPA = ["test_scaled_dot_product_attention"]
 
+_SIN = """
+def sinusoidal_position_encoding(n_positions, d_model):
+    if n_positions < 1:
+        raise ValueError(f"n_positions must be >= 1, got {n_positions}")
+    if d_model < 2 or d_model % 2:
+        raise ValueError(f"d_model must be even and positive, got {d_model}")
+    pos = torch.arange(n_positions, dtype=torch.float32)[:, None]
+"""
+
+
 EXERCISES = {
     "scaled_dot_product_attention": {
         "tests": SDPA,
@@ -218,6 +228,21 @@ def merge_heads(x):
     "MultiHeadAttention": {
         "tests": ["test_MultiHeadAttention", "test_mha_in_gpt"],
         "mutants": {
+            "no ValueError in the constructor (fails at the first forward pass)": """
+class MultiHeadAttention(nn.Module):
+    def __init__(self, d_model, n_heads, bias=True):
+        super().__init__()
+        self.n_heads = n_heads
+        self.c_attn = nn.Linear(d_model, 3 * d_model, bias=bias)
+        self.c_proj = nn.Linear(d_model, d_model, bias=bias)
+
+    def forward(self, x, mask=None):
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=-1)
+        q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))
+        out, _ = scaled_dot_product_attention(q, k, v, causal_mask(T, device=x.device) if mask is None else mask)
+        return self.c_proj(merge_heads(out))
+""",
             "k, q, v order": """
 class MultiHeadAttention(nn.Module):
     def __init__(self, d_model, n_heads, bias=True):
@@ -299,7 +324,8 @@ class MultiHeadAttention(nn.Module):
 class MultiHeadAttention(nn.Module):
     def __init__(self, d_model, n_heads, bias=True):
         super().__init__()
-        assert d_model % n_heads == 0, "n_heads must divide d_model"
+        if d_model % n_heads != 0:
+            raise ValueError(f"d_model={d_model} is not a multiple of n_heads={n_heads}")
         self.h = n_heads
         self.c_attn = nn.Linear(d_model, 3 * d_model, bias=bias)
         self.c_proj = nn.Linear(d_model, d_model, bias=bias)
@@ -313,6 +339,96 @@ class MultiHeadAttention(nn.Module):
             mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
         out, _ = scaled_dot_product_attention(*heads, mask=mask)
         return self.c_proj(merge_heads(out))
+""",
+        },
+    },
+    "sinusoidal_position_encoding": {
+        "tests": ["test_sinusoidal_position_encoding"],
+        "mutants": {
+            "sin and cos swapped": _SIN
+            + """
+    angle = pos / 10000 ** (torch.arange(0, d_model, 2) / d_model)
+    pe = torch.empty(n_positions, d_model)
+    pe[:, 0::2], pe[:, 1::2] = angle.cos(), angle.sin()
+    return pe
+""",
+            "exponent i / d instead of 2i / d": _SIN
+            + """
+    angle = pos / 10000 ** (torch.arange(d_model // 2) / d_model)
+    pe = torch.empty(n_positions, d_model)
+    pe[:, 0::2], pe[:, 1::2] = angle.sin(), angle.cos()
+    return pe
+""",
+            "each column its own exponent j / d": _SIN
+            + """
+    angle = pos / 10000 ** (torch.arange(d_model) / d_model)
+    return torch.where(torch.arange(d_model) % 2 == 0, angle.sin(), angle.cos())
+""",
+            "sines and cosines in two halves": _SIN
+            + """
+    angle = pos / 10000 ** (torch.arange(0, d_model, 2) / d_model)
+    return torch.cat([angle.sin(), angle.cos()], dim=-1)
+""",
+            "multiplies by 10000^(2i/d)": _SIN
+            + """
+    angle = pos * 10000 ** (torch.arange(0, d_model, 2) / d_model)
+    pe = torch.empty(n_positions, d_model)
+    pe[:, 0::2], pe[:, 1::2] = angle.sin(), angle.cos()
+    return pe
+""",
+            "positions from 1": """
+def sinusoidal_position_encoding(n_positions, d_model):
+    if n_positions < 1 or d_model < 2 or d_model % 2:
+        raise ValueError(f"bad n_positions={n_positions} or d_model={d_model}")
+    pos = torch.arange(1, n_positions + 1, dtype=torch.float32)[:, None]
+    angle = pos / 10000 ** (torch.arange(0, d_model, 2) / d_model)
+    pe = torch.empty(n_positions, d_model)
+    pe[:, 0::2], pe[:, 1::2] = angle.sin(), angle.cos()
+    return pe
+""",
+            "no ValueError for an odd d_model": """
+def sinusoidal_position_encoding(n_positions, d_model):
+    if n_positions < 1 or d_model < 1:
+        raise ValueError(f"n_positions and d_model must be positive, got {n_positions}, {d_model}")
+    pos = torch.arange(n_positions, dtype=torch.float32)[:, None]
+    angle = pos / 10000 ** (torch.arange(0, d_model, 2) / d_model)
+    pe = torch.empty(n_positions, d_model)
+    pe[:, 0::2] = angle.sin()
+    pe[:, 1::2] = angle.cos()[:, : d_model // 2]
+    return pe
+""",
+            "float64 table": _SIN
+            + """
+    angle = pos.double() / 10000 ** (torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+    pe = torch.empty(n_positions, d_model, dtype=torch.float64)
+    pe[:, 0::2], pe[:, 1::2] = angle.sin(), angle.cos()
+    return pe
+""",
+        },
+        "alternatives": {
+            "exp and log, stack and flatten": """
+def sinusoidal_position_encoding(n_positions, d_model):
+    if n_positions <= 0:
+        raise ValueError(f"n_positions={n_positions} must be positive")
+    if d_model <= 0 or d_model % 2 != 0:
+        raise ValueError(f"d_model={d_model} must be positive and even")
+    pos = torch.arange(n_positions).float().unsqueeze(-1)
+    inv_freq = torch.exp(-math.log(10000.0) * torch.arange(0, d_model, 2).float() / d_model)
+    angle = pos * inv_freq
+    return torch.stack([angle.sin(), angle.cos()], dim=-1).flatten(-2)
+""",
+            "computed in float64, cast at the end": """
+def sinusoidal_position_encoding(n_positions, d_model):
+    if not n_positions >= 1:
+        raise ValueError("n_positions must be at least 1")
+    if d_model < 2 or d_model % 2 == 1:
+        raise ValueError("d_model must be an even number >= 2")
+    i = torch.arange(d_model // 2, dtype=torch.float64)
+    angle = torch.outer(torch.arange(n_positions, dtype=torch.float64), 1.0 / 10000 ** (2 * i / d_model))
+    pe = torch.zeros(n_positions, d_model, dtype=torch.float64)
+    pe[:, ::2] = torch.sin(angle)
+    pe[:, 1::2] = torch.cos(angle)
+    return pe.float()
 """,
         },
     },

@@ -247,7 +247,7 @@ def sequence_logprob(model, ids, prompt_len):
     if prompt_len < 1 or prompt_len > ids.shape[1]:
         raise ValueError(f"prompt_len={prompt_len} out of range 1..{ids.shape[1]}")
     logits = model(ids)[:, :-1]
-    nll = F.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")  # (B, T-1)
+    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")  # (B, T-1)
     return -nll[:, prompt_len - 1 :].sum(dim=1)
 """,
             "a loop over positions": """
@@ -450,6 +450,14 @@ def top_k_filter(logits, k):
     remove = (sp.cumsum(-1) - sp) >= p
     return logits.masked_fill(remove.scatter(-1, order, remove), float("-inf"))
 """,
+            "sorts the probabilities rounded to the input's dtype (drops the most probable token in float16)": _TOP_P_HEAD
+            + """
+    if p == 1:
+        return logits.clone()
+    sp, order = logits.softmax(-1).sort(dim=-1, descending=True)
+    remove = (sp.cumsum(-1) - sp) >= p
+    return logits.masked_fill(remove.scatter(-1, order, remove), float("-inf"))
+""",
             "no ValueError for p outside (0, 1]": """
 def top_p_filter(logits, p):
     if p >= 1:
@@ -466,11 +474,24 @@ def top_p_filter(logits, p):
         raise ValueError(f"top-p needs 0 < p <= 1, got p={p}")
     if p == 1.0:
         return logits.clone()
-    probs = torch.softmax(logits, dim=-1)
+    probs = torch.softmax(logits, dim=-1, dtype=torch.float32)  # float32 probabilities do not tie in float16
     sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
     n_keep = (sorted_probs.cumsum(-1) < p).sum(-1, keepdim=True) + 1          # (..., 1)
     rank = torch.empty_like(order).scatter_(-1, order, torch.arange(order.shape[-1], device=order.device).expand_as(order))
     return torch.where(rank < n_keep, logits, torch.full_like(logits, float("-inf")))
+""",
+            "sorted logits, an exclusive cumulative sum by concatenation": """
+def top_p_filter(logits, p):
+    if not 0 < p <= 1:
+        raise ValueError(f"top_p_filter: p={p} is not in (0, 1]")
+    if p == 1:
+        return logits.clone()
+    s, order = torch.sort(logits, dim=-1, descending=True)
+    probs = torch.softmax(s, dim=-1)
+    before = torch.cat([torch.zeros_like(probs[..., :1]), probs.cumsum(-1)[..., :-1]], dim=-1)
+    keep_sorted = before < p
+    keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
+    return torch.where(keep, logits, torch.full_like(logits, float("-inf")))
 """,
             "a Python loop over rows": """
 def top_p_filter(logits, p):
