@@ -24,6 +24,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 lab: setup
+	mkdir -p .exchange
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/course
 
 test: setup

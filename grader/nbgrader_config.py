@@ -82,6 +82,16 @@ c.Execute.raise_on_iopub_timeout = False
 # A learner who deletes a test cell gets it back, and its points are graded, not skipped.
 c.OverwriteCells.add_missing_cells = True
 
+# --- The exchange (release_assignment, fetch, submit, collect) ---------------------------------------
+# On a hub, every server gets AIECOURSE_EXCHANGE (docs/jupyterhub.md). Off a hub, nbgrader's default,
+# /usr/local/share/nbgrader/exchange, would be created world-writable (nbgrader chmods it 0777 on
+# release) and logged as "Unwritable directory" by JupyterLab while it is missing: use this checkout's
+# own .exchange/ instead, reachable only by those who can enter the checkout (`make lab` creates it).
+if os.environ.get("AIECOURSE_EXCHANGE"):
+    c.Exchange.root = os.environ["AIECOURSE_EXCHANGE"]
+elif "JUPYTERHUB_SERVICE_PREFIX" not in os.environ:  # on a hub without the variable, the hub's config decides
+    c.Exchange.root = os.path.join(_root, ".exchange")
+
 # --- Feedback ---------------------------------------------------------------------------------------
 # nbgrader's feedback shows the autograded notebook, hidden tests included: HideHiddenTests cuts them out.
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]

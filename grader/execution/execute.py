@@ -136,8 +136,9 @@ class GuardedExecute(Execute):
 
     # A submission must not be able to skip its tests with a cell tag.
     skip_cells_with_tag = Unicode("\x00grader-never-skips")
-    # A cell that floods or blocks IOPub must not end the whole submission.
-    raise_on_iopub_timeout = Bool(False)
+    # A cell that floods or blocks IOPub must not end the whole submission. Configurable like nbclient's
+    # own trait, so that the course config's `c.Execute.raise_on_iopub_timeout = False` is understood.
+    raise_on_iopub_timeout = Bool(False, help="stop the notebook when IOPub times out (never here)").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
