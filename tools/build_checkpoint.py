@@ -24,9 +24,61 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "course"))
 
 from aiecourse.corpus import load_corpus  # noqa: E402
 from aiecourse.model import GPT, GPTConfig  # noqa: E402
+from aiecourse.progress import progress_bar  # noqa: E402
 from aiecourse.tokenizer import CHUNK_PATTERN, Tokenizer  # noqa: E402
-from aiecourse.train import evaluate_loss, train_lm  # noqa: E402
+from aiecourse.train import _lm_loss, evaluate_loss, random_batch  # noqa: E402
 from aiecourse.weights import checkpoint_metadata, load_checkpoint, save_checkpoint  # noqa: E402
+
+
+def train_lm(
+    model: torch.nn.Module,
+    train_ids: torch.Tensor,
+    steps: int,
+    batch_size: int = 16,
+    block_size: int = 128,
+    lr: float = 3e-3,
+    warmup: int = 20,
+    weight_decay: float = 0.1,
+    seed: int = 0,
+    progress: bool = True,
+) -> list[float]:
+    """Train ``model`` for ``steps`` steps of next-token prediction on ``train_ids`` (1-D). Returns the losses."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=lr,
+        betas=(0.9, 0.95),
+    )
+
+    def lr_at(step: int) -> float:  # linear warm-up, then cosine decay to a tenth
+        if step < warmup:
+            return lr * (step + 1) / warmup
+        t = (step - warmup) / max(1, steps - warmup)
+        return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
+
+    model.train()
+    losses = []
+    bar = progress_bar(range(steps), desc="training", disable=not progress)
+    for step in bar:
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step)
+        x, y = random_batch(train_ids, batch_size, block_size, generator)
+        loss = _lm_loss(model, x.to(device), y.to(device))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(loss.item())
+        if step % 10 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    model.eval()
+    return losses
+
 
 EOT = b"<|endoftext|>"
 

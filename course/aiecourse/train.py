@@ -1,14 +1,15 @@
-"""A small, plain training loop for language models: random windows of a token stream, AdamW, cosine decay."""
+"""Helpers around a language model's training loop (chapter 03): batches of a token stream, the loss on
+held-out text, and a loss curve that redraws while training runs.
+
+The loop itself (the learning-rate schedule and one optimisation step) is chapter 03's exercise and is
+not here; ``tools/build_checkpoint.py`` has the one that trained the bundled model.
+"""
 
 from __future__ import annotations
-
-import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from .progress import progress_bar
 
 
 def random_batch(ids: torch.Tensor, batch_size: int, block_size: int, generator: torch.Generator):
@@ -21,7 +22,7 @@ def random_batch(ids: torch.Tensor, batch_size: int, block_size: int, generator:
     return x, y
 
 
-def lm_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _lm_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     logits = model(x)  # (B, T, V)
     return F.cross_entropy(logits.flatten(0, 1), y.flatten())
 
@@ -42,57 +43,75 @@ def evaluate_loss(
         rows = range(start, min(n, start + batch_size))
         x = torch.stack([ids[r * block_size : (r + 1) * block_size] for r in rows]).to(device)
         y = torch.stack([ids[r * block_size + 1 : (r + 1) * block_size + 1] for r in rows]).to(device)
-        total += lm_loss(model, x, y).item() * len(rows)
+        total += _lm_loss(model, x, y).item() * len(rows)
         count += len(rows)
     model.train(was_training)
     return total / count
 
 
-def train_lm(
-    model: nn.Module,
-    train_ids: torch.Tensor,
-    steps: int,
-    batch_size: int = 16,
-    block_size: int = 128,
-    lr: float = 3e-3,
-    warmup: int = 20,
-    weight_decay: float = 0.1,
-    seed: int = 0,
-    progress: bool = True,
-) -> list[float]:
-    """Train ``model`` for ``steps`` steps of next-token prediction on ``train_ids`` (1-D). Returns the losses."""
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
-    device = next(model.parameters()).device
-    generator = torch.Generator().manual_seed(seed)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=lr,
-        betas=(0.9, 0.95),
-    )
+class LiveLossPlot:
+    """A training-loss curve that redraws in place while a loop runs (one figure in the notebook, updated
+    every ``every`` steps) and stays as the final figure. Outside Jupyter it draws nothing until ``close``.
 
-    def lr_at(step: int) -> float:  # linear warm-up, then cosine decay to a tenth
-        if step < warmup:
-            return lr * (step + 1) / warmup
-        t = (step - warmup) / max(1, steps - warmup)
-        return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
+        plot = LiveLossPlot(total_steps=100)
+        for step in range(100):
+            losses.append(...)
+            plot.update(losses)
+        plot.close(hlines={"validation": 2.1})
+    """
 
-    model.train()
-    losses = []
-    bar = progress_bar(range(steps), desc="training", disable=not progress)
-    for step in bar:
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step)
-        x, y = random_batch(train_ids, batch_size, block_size, generator)
-        loss = lm_loss(model, x.to(device), y.to(device))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(loss.item())
-        if step % 10 == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-    model.eval()
-    return losses
+    def __init__(
+        self, total_steps: int, every: int = 10, title: str = "", ylabel: str = "cross-entropy (nats per token)"
+    ):
+        import matplotlib.pyplot as plt
+
+        if total_steps < 1 or every < 1:
+            raise ValueError(f"total_steps and every must be >= 1, got {total_steps} and {every}")
+        self.total_steps, self.every = total_steps, every
+        self.fig, self.ax = plt.subplots(figsize=(7, 3.5))
+        (self.line,) = self.ax.plot([], [], label="training loss")
+        self.ax.set_xlim(0, total_steps)
+        self.ax.set_xlabel("step")
+        self.ax.set_ylabel(ylabel)
+        if title:
+            self.ax.set_title(title)
+        self.ax.grid(alpha=0.3)
+        plt.close(self.fig)  # shown through the display handle only, not again at the end of the cell
+        self.handle = None
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+
+            if get_ipython() is not None:
+                self.handle = display(self.fig, display_id=True)
+        except ImportError:  # no IPython: nothing to update
+            pass
+
+    def update(self, losses: list[float]) -> None:
+        """Redraw with ``losses`` (one per step so far) every ``every`` steps."""
+        n = len(losses)
+        if n == 0 or (n % self.every and n != self.total_steps):
+            return
+        self.line.set_data(range(1, n + 1), losses)
+        self.ax.set_ylim(0, max(losses) * 1.05)
+        if self.handle is not None:
+            self.handle.update(self.fig)
+
+    def close(self, losses: list[float] | None = None, hlines: dict[str, float] | None = None) -> None:
+        """The final figure: the whole curve, and a dashed horizontal line per ``hlines`` entry (label: y)."""
+        if losses is not None:
+            self.line.set_data(range(1, len(losses) + 1), losses)
+            self.ax.set_ylim(0, max([*losses, *(hlines or {}).values()]) * 1.05)
+        for i, (label, y) in enumerate((hlines or {}).items()):
+            self.ax.axhline(y, color=f"C{i + 1}", ls="--", label=f"{label}: {y:.2f}")
+        self.ax.legend(fontsize=8)
+        self.fig.tight_layout()
+        if self.handle is not None:
+            self.handle.update(self.fig)
+        else:
+            try:
+                from IPython.display import display
+
+                display(self.fig)
+            except ImportError:
+                pass

@@ -43,6 +43,41 @@ def gpt_param_count(vocab_size, n_positions, n_layers, d_model, tied_embeddings=
 """
 
 
+def schedule(warmup="max_lr * step / warmup_steps", decay=None, after=True, check_warmup=True):
+    decay = decay or "min_lr + 0.5 * (max_lr - min_lr) * (1 + math.cos(math.pi * progress))"
+    return f"""
+def cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
+    if step < 0 or max_lr <= 0 or total_steps < 1 or not 0 <= min_lr <= max_lr:
+        raise ValueError("step, max_lr, total_steps or min_lr")
+    if {"warmup_steps < 0 or warmup_steps > total_steps" if check_warmup else "warmup_steps < 0"}:
+        raise ValueError("warmup_steps")
+    if step < warmup_steps:
+        return float({warmup})
+    if {"step >= total_steps" if after else "False"}:
+        return float(min_lr)
+    progress = (step - warmup_steps) / max(total_steps - warmup_steps, 1)
+    return float({decay})
+"""
+
+
+def step(
+    clip="    if max_grad_norm is not None:\n        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)\n",
+    zero="    optimizer.zero_grad(set_to_none=True)\n",
+    loss="F.cross_entropy(logits.flatten(0, 1), targets.flatten())",
+    ret="loss.item()",
+    after_step="",
+    check=True,
+):
+    guard = "targets.shape != inputs.shape" if check else "False"
+    return (
+        "def train_step(model, optimizer, inputs, targets, max_grad_norm=1.0):\n"
+        f"    if {guard}:\n        raise ValueError('targets')\n"
+        "    if max_grad_norm is not None and max_grad_norm <= 0:\n        raise ValueError('max_grad_norm')\n"
+        f"    logits = model(inputs)\n    loss = {loss}\n    loss.backward()\n"
+        f"{clip}    optimizer.step()\n{after_step}{zero}    return {ret}\n"
+    )
+
+
 EXERCISES = {
     "MLP": {
         "tests": ["test_MLP", "test_gpt_with_your_blocks"],
@@ -166,57 +201,6 @@ def gpt_param_count(vocab_size, n_positions, n_layers, d_model, tied_embeddings=
 """,
         },
     },
-    "model_memory_bytes": {
-        "tests": ["test_model_memory_bytes"],
-        "mutants": {
-            "bits instead of bytes": """
-def model_memory_bytes(n_params, bytes_per_param):
-    if n_params < 0 or bytes_per_param <= 0:
-        raise ValueError("bad arguments")
-    return math.ceil(n_params * bytes_per_param * 8)
-""",
-            "rounds down": """
-def model_memory_bytes(n_params, bytes_per_param):
-    if n_params < 0 or bytes_per_param <= 0:
-        raise ValueError("bad arguments")
-    return int(n_params * bytes_per_param)
-""",
-            "returns a float": """
-def model_memory_bytes(n_params, bytes_per_param):
-    if n_params < 0 or bytes_per_param <= 0:
-        raise ValueError("bad arguments")
-    return float(math.ceil(n_params * bytes_per_param))
-""",
-            "divides by bytes per parameter": """
-def model_memory_bytes(n_params, bytes_per_param):
-    if n_params < 0 or bytes_per_param <= 0:
-        raise ValueError("bad arguments")
-    return math.ceil(n_params / bytes_per_param)
-""",
-            "no ValueError": """
-def model_memory_bytes(n_params, bytes_per_param):
-    return math.ceil(max(n_params, 0) * max(bytes_per_param, 0))
-""",
-        },
-        "alternatives": {
-            "exact fractions": """
-def model_memory_bytes(n_params, bytes_per_param):
-    from fractions import Fraction
-    if n_params < 0:
-        raise ValueError(f"n_params must be non-negative, got {n_params}")
-    if not bytes_per_param > 0:
-        raise ValueError(f"bytes_per_param must be positive, got {bytes_per_param}")
-    return math.ceil(Fraction(n_params) * Fraction(bytes_per_param))
-""",
-            "integer bits, rounded up to bytes": """
-def model_memory_bytes(n_params, bytes_per_param):
-    if n_params < 0 or bytes_per_param <= 0:
-        raise ValueError("n_params must be >= 0 and bytes_per_param > 0")
-    bits = n_params * round(bytes_per_param * 8)
-    return (bits + 7) // 8
-""",
-        },
-    },
     "scaling": {
         "tests": ["test_scaling"],
         "mutants": {
@@ -270,45 +254,119 @@ def chinchilla_optimal_tokens(n_params):
 """,
         },
     },
-    "model_flops_utilization": {
-        "tests": ["test_model_flops_utilization"],
+    "cosine_lr": {
+        "tests": ["test_cosine_lr"],
         "mutants": {
-            "a percentage": """
-def model_flops_utilization(tokens_per_second, n_params, peak_flops):
-    if peak_flops <= 0:
-        raise ValueError("peak_flops")
-    return 100 * 6 * n_params * tokens_per_second / peak_flops
-""",
-            "2 FLOPs per parameter per token": """
-def model_flops_utilization(tokens_per_second, n_params, peak_flops):
-    if peak_flops <= 0:
-        raise ValueError("peak_flops")
-    return 2 * n_params * tokens_per_second / peak_flops
-""",
-            "upside down": """
-def model_flops_utilization(tokens_per_second, n_params, peak_flops):
-    if peak_flops <= 0:
-        raise ValueError("peak_flops")
-    return peak_flops / (6 * n_params * tokens_per_second)
-""",
-            "no ValueError for a zero peak": """
-def model_flops_utilization(tokens_per_second, n_params, peak_flops):
-    return 6 * n_params * tokens_per_second / peak_flops if peak_flops else 0.0
-""",
-            "forgets the tokens per second": """
-def model_flops_utilization(tokens_per_second, n_params, peak_flops):
-    if peak_flops <= 0:
-        raise ValueError("peak_flops")
-    return 6 * n_params / peak_flops
-""",
+            "warm-up off by one, (step + 1) / warmup_steps": schedule(warmup="max_lr * (step + 1) / warmup_steps"),
+            "linear decay instead of a cosine": schedule(decay="min_lr + (max_lr - min_lr) * (1 - progress)"),
+            "the cosine's progress counted from step 0, not from warmup_steps": schedule(
+                decay="min_lr + 0.5 * (max_lr - min_lr) * (1 + math.cos(math.pi * step / total_steps))"
+            ),
+            "decays to 0, ignoring min_lr": schedule(decay="0.5 * max_lr * (1 + math.cos(math.pi * progress))"),
+            "the cosine carries on past total_steps": schedule(after=False),
+            "a full cosine period (rises back to max_lr)": schedule(
+                decay="min_lr + 0.5 * (max_lr - min_lr) * (1 + math.cos(2 * math.pi * progress))"
+            ),
+            "no ValueError for warmup_steps > total_steps": schedule(check_warmup=False),
+            "no warm-up when it is asked for (starts at max_lr)": schedule(warmup="max_lr"),
         },
         "alternatives": {
-            "through training_flops": """
-def model_flops_utilization(tokens_per_second, n_params, peak_flops):
-    if not peak_flops > 0:
-        raise ValueError(f"peak_flops must be positive, got {peak_flops}")
-    achieved = training_flops(n_params, tokens_per_second)  # FLOPs of one second of training
-    return achieved / peak_flops
+            "max_lr minus a rising cosine term, the ranges in another order": """
+def cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
+    for name, bad in [("step", step < 0), ("max_lr", max_lr <= 0), ("total_steps", total_steps < 1),
+                      ("warmup_steps", not 0 <= warmup_steps <= total_steps), ("min_lr", not 0 <= min_lr <= max_lr)]:
+        if bad:
+            raise ValueError(f"bad {name}")
+    if step >= total_steps:
+        return float(min_lr)
+    if step >= warmup_steps:
+        t = (step - warmup_steps) / (total_steps - warmup_steps)
+        return float(max_lr - (max_lr - min_lr) * (1 - math.cos(math.pi * t)) / 2)
+    return step / warmup_steps * max_lr
+""",
+            "numpy, and min() for the warm-up": """
+def cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
+    import numpy as np
+    if step < 0:
+        raise ValueError(f"step must be >= 0, got {step}")
+    if max_lr <= 0:
+        raise ValueError(f"max_lr must be > 0, got {max_lr}")
+    if total_steps < 1:
+        raise ValueError(f"total_steps must be >= 1, got {total_steps}")
+    if warmup_steps < 0 or warmup_steps > total_steps:
+        raise ValueError(f"warmup_steps must be in [0, total_steps], got {warmup_steps}")
+    if min_lr < 0 or min_lr > max_lr:
+        raise ValueError(f"min_lr must be in [0, max_lr], got {min_lr}")
+    if step < warmup_steps:
+        return float(max_lr * min(1.0, step / warmup_steps))
+    if step >= total_steps:
+        return float(min_lr)
+    frac = (step - warmup_steps) / (total_steps - warmup_steps)
+    return float(min_lr + (max_lr - min_lr) * (np.cos(np.pi * frac) + 1) / 2)
+""",
+        },
+    },
+    "train_step": {
+        "tests": ["test_train_step"],
+        "mutants": {
+            "no gradient clipping": step(clip=""),
+            "clips after the optimiser's step": step(
+                clip="", after_step="    torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)\n"
+            ),
+            "clips each gradient's values, not the total norm": step(
+                clip="    torch.nn.utils.clip_grad_value_(model.parameters(), max_grad_norm)\n"
+            ),
+            "never zeroes the gradients": step(zero=""),
+            "zeroes the gradients before the step": step(clip="    optimizer.zero_grad()\n", zero=""),
+            "returns the loss tensor, not a float": step(ret="loss"),
+            "the sum of the losses, not the mean": step(
+                loss="F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction='sum')"
+            ),
+            "returns the loss after the step": step(
+                ret="F.cross_entropy(model(inputs).flatten(0, 1), targets.flatten()).item()"
+            ),
+            "shifts the targets once more": step(
+                loss="F.cross_entropy(logits[:, :-1].flatten(0, 1), targets[:, 1:].flatten())"
+            ),
+            "no ValueError for mismatched targets": step(check=False),
+        },
+        "alternatives": {
+            "zero_grad first and last, cross-entropy over (B, V, T)": """
+def train_step(model, optimizer, inputs, targets, max_grad_norm=1.0):
+    if inputs.shape != targets.shape:
+        raise ValueError(f"targets: expected shape {tuple(inputs.shape)}, got {tuple(targets.shape)}")
+    if max_grad_norm is not None and max_grad_norm <= 0:
+        raise ValueError("max_grad_norm must be positive")
+    optimizer.zero_grad()
+    logits = model(inputs)
+    loss = F.cross_entropy(logits.transpose(1, 2), targets)
+    loss.backward()
+    if max_grad_norm:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=max_grad_norm)
+    optimizer.step()
+    optimizer.zero_grad()
+    return float(loss.detach())
+""",
+            "clipping by hand": """
+def train_step(model, optimizer, inputs, targets, max_grad_norm=1.0):
+    if targets.shape != inputs.shape:
+        raise ValueError("targets must be shaped like inputs")
+    if max_grad_norm is not None and not max_grad_norm > 0:
+        raise ValueError("max_grad_norm must be > 0")
+    logits = model(inputs)
+    B, T, V = logits.shape
+    loss = F.cross_entropy(logits.reshape(B * T, V), targets.reshape(B * T))
+    loss.backward()
+    if max_grad_norm is not None:
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        norm = torch.sqrt(sum((g.double() ** 2).sum() for g in grads))
+        scale = min(1.0, max_grad_norm / (float(norm) + 1e-6))
+        for g in grads:
+            g.mul_(scale)
+    optimizer.step()
+    for p in model.parameters():
+        p.grad = None
+    return loss.item()
 """,
         },
     },

@@ -5,6 +5,38 @@ The issue asks the tests to catch: masking off by one, a loss that is not shifte
 learned, a reward loss written as a sigmoid without the log, a DPO loss with the reference terms'
 signs flipped or without beta, an unstable log-sigmoid. All of them are below."""
 
+
+def advantages(body, check=True, dtype="torch.promote_types(rewards.dtype, torch.float32)"):
+    guard = "rewards.dim() != 2" if check else "False"
+    return (
+        "def group_advantages(rewards, eps=1e-6):\n"
+        f"    if {guard}:\n        raise ValueError('rewards must be 2-D')\n"
+        "    if eps <= 0:\n        raise ValueError('eps')\n"
+        f"    r = rewards.to({dtype})\n"
+        f"    return ({body}).to(rewards.dtype)\n"
+    )
+
+
+def pg(
+    pg_term="-(advantages.detach().float() * lp).mean()",
+    kl="(torch.exp(d) - d - 1).mean()",
+    d="ref_logps.detach().float() - lp",
+    lp="logps.float()",
+    check=True,
+):
+    guard = "kl_coef < 0" if check else "False"
+    return (
+        "def policy_gradient_loss(logps, advantages, ref_logps=None, kl_coef=0.0):\n"
+        "    if advantages.shape != logps.shape:\n        raise ValueError('advantages')\n"
+        f"    if {guard}:\n        raise ValueError('kl_coef')\n"
+        "    if kl_coef > 0 and ref_logps is None:\n        raise ValueError('ref_logps')\n"
+        "    if ref_logps is not None and ref_logps.shape != logps.shape:\n        raise ValueError('ref_logps')\n"
+        f"    lp = {lp}\n    loss = {pg_term}\n"
+        f"    if kl_coef > 0:\n        d = {d}\n        loss = loss + kl_coef * {kl}\n"
+        "    return loss.to(logps.dtype)\n"
+    )
+
+
 EXERCISES = {
     "sft_labels": {
         "tests": ["test_sft_labels"],
@@ -277,6 +309,110 @@ def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_r
         raise ValueError("beta must be > 0")
     z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
     return F.binary_cross_entropy_with_logits(z, torch.ones_like(z))
+""",
+        },
+    },
+    "group_advantages": {
+        "tests": ["test_group_advantages"],
+        "mutants": {
+            "the sample std (G - 1)": advantages(
+                "(r - r.mean(dim=1, keepdim=True)) / (r.std(dim=1, keepdim=True) + eps)"
+            ),
+            "the whole batch's mean and std": advantages("(r - r.mean()) / (r.std(unbiased=False) + eps)"),
+            "no division by the std": advantages("r - r.mean(dim=1, keepdim=True)"),
+            "sqrt(var + eps) instead of std + eps": advantages(
+                "(r - r.mean(dim=1, keepdim=True)) / torch.sqrt(r.var(dim=1, unbiased=False, keepdim=True) + eps)"
+            ),
+            "no eps (0 / 0 on equal rewards)": advantages(
+                "(r - r.mean(dim=1, keepdim=True)) / r.std(dim=1, unbiased=False, keepdim=True)"
+            ),
+            "computed in the input's low precision": advantages(
+                "(r - r.mean(dim=1, keepdim=True)) / (r.std(dim=1, unbiased=False, keepdim=True) + eps)",
+                dtype="rewards.dtype",
+            ),
+            "mean and std over the group dimension of the wrong axis (dim=0)": advantages(
+                "(r - r.mean(dim=0, keepdim=True)) / (r.std(dim=0, unbiased=False, keepdim=True) + eps)"
+            ),
+            "no ValueError for 1-D rewards": advantages(
+                "(r - r.mean(dim=-1, keepdim=True)) / (r.std(dim=-1, unbiased=False, keepdim=True) + eps)",
+                check=False,
+            ),
+        },
+        "alternatives": {
+            "variance by hand, in float64": """
+def group_advantages(rewards, eps=1e-6):
+    if rewards.ndim != 2:
+        raise ValueError(f"rewards must have shape (B, G), got {tuple(rewards.shape)}")
+    if not eps > 0:
+        raise ValueError(f"eps must be positive, got {eps}")
+    r = rewards.double()
+    centred = r - r.mean(dim=-1, keepdim=True)
+    std = centred.pow(2).mean(dim=-1, keepdim=True).sqrt()
+    return (centred / (std + eps)).to(rewards.dtype)
+""",
+            "torch.std_mean with correction=0": """
+def group_advantages(rewards, eps=1e-6):
+    if len(rewards.shape) != 2:
+        raise ValueError("rewards: expected a (B, G) tensor")
+    if eps <= 0:
+        raise ValueError("eps must be > 0")
+    work = rewards.float() if rewards.dtype in (torch.float16, torch.bfloat16) else rewards
+    std, mean = torch.std_mean(work, dim=1, correction=0, keepdim=True)
+    return ((work - mean) / (std + eps)).to(rewards.dtype)
+""",
+        },
+    },
+    "policy_gradient_loss": {
+        "tests": ["test_policy_gradient_loss"],
+        "mutants": {
+            "advantages not detached": pg(pg_term="-(advantages.float() * lp).mean()"),
+            "the sum, not the mean": pg(pg_term="-(advantages.detach().float() * lp).sum()"),
+            "the sign flipped": pg(pg_term="(advantages.detach().float() * lp).mean()"),
+            "the simple KL estimate logp - ref": pg(kl="(-d).mean()"),
+            "k3 with the ratio upside down": pg(d="lp - ref_logps.detach().float()"),
+            "kl_coef ignored": pg(kl="0.0 * d.mean()"),
+            "reference not detached": pg(d="ref_logps.float() - lp"),
+            "computed in the input's low precision": pg(
+                pg_term="-(advantages.detach() * lp).mean()", d="ref_logps.detach() - lp", lp="logps"
+            ),
+            "k3 of the mean log-ratio": pg(kl="(torch.exp(d.mean()) - d.mean() - 1)"),
+            "no ValueError for kl_coef < 0": pg(check=False),
+        },
+        "alternatives": {
+            "expm1, float64, sum over numel": """
+def policy_gradient_loss(logps, advantages, ref_logps=None, kl_coef=0.0):
+    if tuple(advantages.shape) != tuple(logps.shape):
+        raise ValueError(f"advantages: expected shape {tuple(logps.shape)}")
+    if kl_coef < 0:
+        raise ValueError(f"kl_coef must be >= 0, got {kl_coef}")
+    if kl_coef and ref_logps is None:
+        raise ValueError("kl_coef > 0 needs ref_logps")
+    if ref_logps is not None and tuple(ref_logps.shape) != tuple(logps.shape):
+        raise ValueError("ref_logps: wrong shape")
+    lp = logps.double()
+    n = logps.numel()
+    loss = -(lp * advantages.detach().double()).sum() / n
+    if kl_coef:
+        log_ratio = ref_logps.detach().double() - lp
+        loss = loss + kl_coef * (torch.expm1(log_ratio) - log_ratio).sum() / n
+    return loss.to(logps.dtype)
+""",
+            "one expression through a ratio": """
+def policy_gradient_loss(logps, advantages, ref_logps=None, kl_coef=0.0):
+    if advantages.shape != logps.shape:
+        raise ValueError("advantages must match logps")
+    if not kl_coef >= 0:
+        raise ValueError("kl_coef must be non-negative")
+    if kl_coef > 0 and ref_logps is None:
+        raise ValueError("ref_logps is required when kl_coef > 0")
+    if ref_logps is not None and ref_logps.shape != logps.shape:
+        raise ValueError("ref_logps must match logps")
+    lp = logps.float()
+    per_sample = -advantages.detach().float() * lp
+    if ref_logps is not None and kl_coef > 0:
+        ratio = torch.exp(ref_logps.detach().float() - lp)
+        per_sample = per_sample + kl_coef * (ratio - torch.log(ratio) - 1)
+    return per_sample.mean().to(logps.dtype)
 """,
         },
     },
