@@ -43,6 +43,24 @@ def test_recording_model_records_passes_and_changes_nothing():
     assert rec.passes == []
 
 
+def test_recording_model_passes_on_logits_to_keep_only_when_given():
+    torch.manual_seed(0)
+    model = GPT(TINY).eval()
+    rec = RecordingModel(model)
+    ids = torch.randint(0, 50, (1, 6))
+    with torch.no_grad():
+        assert torch.equal(rec(ids, logits_to_keep=2), model(ids, logits_to_keep=2))
+        cache = ConcatCache(TINY.n_layers)
+        assert rec(ids, cache=cache, logits_to_keep=1).shape == (1, 1, 50)
+    assert [(p.n_tokens, p.past) for p in rec.passes] == [(6, None), (6, 0)]
+
+    class Minimal(torch.nn.Module):  # a stand-in that knows neither a cache nor logits_to_keep
+        def forward(self, ids):
+            return torch.zeros(*ids.shape, 3)
+
+    assert RecordingModel(Minimal())(ids).shape == (1, 6, 3)
+
+
 def test_frequency_margin_is_the_mcdiarmid_bound():
     p = torch.tensor([0.5, 0.5])
     n = 10_000
@@ -97,3 +115,19 @@ def test_decoding_plots_draw():
     with pytest.raises(ValueError):
         plots.nucleus_sizes(["a"], [1, 2], p=0.9)
     plt.close("all")
+
+
+@pytest.mark.slow
+def test_chapter04_tests_name_a_failing_earlier_exercise():
+    """A bug in exercise 2 (or 1) is reported as such by the test of exercise 3 (or 4), which calls it."""
+    from grader.mutation import ChapterSession, load_spec
+
+    spec = load_spec("04_kv_cache")
+    session = ChapterSession("04_kv_cache")
+    is_causal = spec["attention_with_cache"]["mutants"]["is_causal=True (aligned top-left)"]
+    failure = session.run_tests(is_causal, ["test_cached_forward"])
+    assert failure and "exercise 2's attention_with_cache" in failure, failure
+    position_0 = spec["KVCache"]["mutants"]["writes every step at position 0"]
+    failure = session.run_tests(position_0, ["test_generate_greedy"])
+    assert failure and "exercise 1's KVCache" in failure, failure
+    assert session.run_tests(None, ["test_cached_forward", "test_generate_greedy"]) is None
