@@ -194,3 +194,17 @@ def test_bench_decode_writes_its_json(tmp_path):
     assert set(m["tokens_per_s"]) == {"ours_cached", "ours_uncached", "hf"}
     assert all(m["same_tokens_as_ours_cached"].values())
     assert "skipped on cpu" in report["compile"]
+
+
+def test_threads_restores_the_thread_count():
+    from aiecourse.hardware import threads
+
+    before = torch.get_num_threads()
+    with threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), threads(1):
+        raise RuntimeError("the body fails")
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError), threads(0):
+        pass

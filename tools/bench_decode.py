@@ -1,7 +1,9 @@
 """Decoding benchmark: greedy decoding with the KV cache, without it, and Hugging Face's ``generate``.
 
-    python tools/bench_decode.py                 # both models (a couple of minutes on 2 CPU cores)
-    python tools/bench_decode.py --only bundled  # the bundled model only (about 20 s)
+    python tools/bench_decode.py                 # both models (a few minutes on 2 CPU cores)
+    python tools/bench_decode.py --only bundled  # the bundled model only (about 30 s)
+    python tools/bench_decode.py --threads 1 --json bench.json   # the figures as JSON too
+    python tools/bench_decode.py --device cuda   # on a GPU, with the static-cache + compiled variant
     make bench
 
 What it runs, on the same weights and device, batch 1, float32:
@@ -11,7 +13,9 @@ What it runs, on the same weights and device, batch 1, float32:
   course GPT (``aiecourse.model``);
 - **ours, uncached**: the same function with ``use_cache=False`` (each pass re-reads the sequence);
 - **HF**: ``transformers.GPT2LMHeadModel.generate(do_sample=False, use_cache=True)`` on a GPT-2 built
-  from the same weights (the inverse of ``aiecourse.weights.gpt2_state_to_course``).
+  from the same weights (the inverse of ``aiecourse.weights.gpt2_state_to_course``);
+- **ours, static + compile** (on CUDA, or with ``--compile on``): ``static_forward`` below, a decode step
+  over a static cache, through ``torch.compile`` (``mode="reduce-overhead"``, CUDA graphs, on a GPU).
 
 Two models: the bundled storyteller (4 layers, d_model 128, about 1M parameters; a 256-token prompt
 and 256 new tokens, its whole 512-token context), and a randomly initialised model of GPT-2 small's
@@ -24,25 +28,34 @@ token (the prefill: the time to first token); "then, decode" is (n - 1) / (time 
 the rate of the decode steps alone. The three must produce the same tokens: the
 script prints whether they do.
 
-What to expect on a CPU (2 cores; see the README for a measured run): the cache makes decoding many
-times faster (target: at least 5x; measured 12x to 27x), and on the bundled model our loop is faster
-than Hugging Face's ``generate`` (1.3x to 2.9x), whose per-step machinery (logits processors, stopping
-criteria, cache objects) costs more than a step of a 1M-parameter model. On the GPT-2-sized model the
-decode steps run at the same speed (about 1.0x to 1.1x), but Hugging Face's prefill computes the logits
-of the last prompt position only (``logits_to_keep=1``) where the course GPT computes all 256 (a
-256 x 768 x 50257 product, about half a second on 2 cores), so with 32 new tokens the whole call is
-0.9x to 1.3x of Hugging Face's. The cached/uncached ratio depends on the prompt length: the uncached
-cost of a step grows with the context, the cached one barely does.
+**The limit** (``roofline_fraction``). A decode step of batch 1 reads every weight once (of ``wpe``, one
+row) and the KV cache, and does about two floating-point operations per weight read: far too little
+arithmetic to keep the processor busy, so memory decides. The bound is ``bandwidth / bytes read per step``
+(the cache at the mean context of the decode steps), with the bandwidth measured by the same run, on the
+same device and threads, on a working set of the same size (``measure_bandwidth``: the faster of a
+reduction and a copy, each the fastest of 7). The size matters on a CPU with a large last-level cache
+(480 MiB on the machine of the README's figures): a model that fits streams from the cache, faster than
+from DRAM. ``roofline_fraction`` is the measured decode-step rate over that bound.
 
-What to expect on a GPU (not measured here; run it with ``--device cuda``): both models are too small
+What to expect on a CPU (see the README for measured runs and a profile of a decode step): the cache
+makes decoding many times faster on the bundled model (14x to 21x at 256 + 256 tokens); our loop is
+2x to 3x faster than Hugging Face's ``generate`` there, whose per-step machinery (logits processors,
+stopping criteria, cache objects) costs more than a step of a 1M-parameter model, itself a hundred
+operator calls of a few microseconds each (``roofline_fraction`` about 0.1: overhead, not memory, bounds
+it). On the GPT-2-sized model a step streams 0.5 GB of weights at close to the measured bandwidth
+(``roofline_fraction`` 0.8 to 1), as Hugging Face's does; both prefills compute the last position's logits
+only (``logits_to_keep=1``).
+
+What to expect on a GPU (not measured yet; ``tools/gpu_check.sh`` runs it): both models are too small
 for a batch of one to keep a GPU busy. A decode step is a few dozen (bundled) to a few hundred (GPT-2
 small) kernels of microseconds each, and the time goes into launching them from Python, not into
-arithmetic: tokens per second are bound by kernel launches and nearly the same with and without the
-cache until the context gets long, so the cached/uncached ratio shrinks towards 1-3x, and Hugging Face's
-extra Python per step weighs relatively more. The known way forward is to make a decode step one launch:
-a static cache (a buffer allocated once with fixed shapes, as chapter 04's ``KVCache``) lets
-``torch.compile(mode="reduce-overhead")`` capture the step into a CUDA graph that is replayed for every
-token (Hugging Face's ``cache_implementation="static"`` does the same).
+arithmetic: the cached/uncached ratio shrinks towards 1-3x until the context gets long, and Hugging
+Face's extra Python per step weighs relatively more. The way forward is to make a decode step one
+launch: a static cache (buffers allocated once, whose shapes and addresses never change) lets
+``torch.compile(mode="reduce-overhead")`` capture the step into a CUDA graph replayed for every token
+(Hugging Face's ``cache_implementation="static"`` does the same). That is the compiled variant here; on a
+CPU it is skipped by default (no CUDA graphs there, and inductor's C++ build took about 4 minutes for the
+bundled model on the busy 2-core machine; with ``--compile on`` it runs, and gives the same tokens).
 """
 
 from __future__ import annotations
