@@ -43,6 +43,24 @@ def test_recording_model_records_passes_and_changes_nothing():
     assert rec.passes == []
 
 
+def test_recording_model_passes_on_logits_to_keep_only_when_given():
+    torch.manual_seed(0)
+    model = GPT(TINY).eval()
+    rec = RecordingModel(model)
+    ids = torch.randint(0, 50, (1, 6))
+    with torch.no_grad():
+        assert torch.equal(rec(ids, logits_to_keep=2), model(ids, logits_to_keep=2))
+        cache = ConcatCache(TINY.n_layers)
+        assert rec(ids, cache=cache, logits_to_keep=1).shape == (1, 1, 50)
+    assert [(p.n_tokens, p.past) for p in rec.passes] == [(6, None), (6, 0)]
+
+    class Minimal(torch.nn.Module):  # a stand-in that knows neither a cache nor logits_to_keep
+        def forward(self, ids):
+            return torch.zeros(*ids.shape, 3)
+
+    assert RecordingModel(Minimal())(ids).shape == (1, 6, 3)
+
+
 def test_frequency_margin_is_the_mcdiarmid_bound():
     p = torch.tensor([0.5, 0.5])
     n = 10_000
@@ -97,3 +115,96 @@ def test_decoding_plots_draw():
     with pytest.raises(ValueError):
         plots.nucleus_sizes(["a"], [1, 2], p=0.9)
     plt.close("all")
+
+
+@pytest.mark.slow
+def test_chapter04_tests_name_a_failing_earlier_exercise():
+    """A bug in exercise 2 (or 1) is reported as such by the test of exercise 3 (or 4), which calls it."""
+    from grader.mutation import ChapterSession, load_spec
+
+    spec = load_spec("04_kv_cache")
+    session = ChapterSession("04_kv_cache")
+    is_causal = spec["attention_with_cache"]["mutants"]["is_causal=True (aligned top-left)"]
+    failure = session.run_tests(is_causal, ["test_cached_forward"])
+    assert failure and "exercise 2's attention_with_cache" in failure, failure
+    position_0 = spec["KVCache"]["mutants"]["writes every step at position 0"]
+    failure = session.run_tests(position_0, ["test_generate_greedy"])
+    assert failure and "exercise 1's KVCache" in failure, failure
+    assert session.run_tests(None, ["test_cached_forward", "test_generate_greedy"]) is None
+
+
+def _bench_decode():
+    import importlib
+    import sys
+    from pathlib import Path
+
+    tools = str(Path(__file__).resolve().parents[1] / "tools")
+    if tools not in sys.path:
+        sys.path.insert(0, tools)
+    return importlib.import_module("bench_decode")
+
+
+def test_static_cache_decode_gives_the_models_tokens():
+    """The benchmark's static-cache step (what torch.compile captures on a GPU), run eagerly here."""
+    bd = _bench_decode()
+    ref = bd.load_reference()
+    torch.manual_seed(0)
+    model = GPT(TINY).eval()
+    prompt = torch.randint(0, 50, (2, 7))
+    with torch.no_grad():
+        k = torch.zeros(TINY.n_layers, 2, TINY.n_heads, 20, TINY.head_dim)
+        v = torch.zeros_like(k)
+        logits = bd.static_forward(model, prompt, torch.arange(7), k, v)
+        assert torch.allclose(logits, model(prompt, logits_to_keep=1), atol=1e-5)
+        step = bd.static_forward(model, prompt[:, :1], torch.tensor([7]), k, v)
+        assert torch.allclose(step[:, 0], model(torch.cat([prompt, prompt[:, :1]], 1))[:, -1], atol=1e-5)
+    greedy = bd.make_static_generate(model, max_len=20, compile_mode=None)
+    expected = ref["generate_greedy"](model, prompt, 12)
+    for _ in range(2):  # the second call reuses (and overwrites) the same buffers
+        assert torch.equal(greedy(prompt, 12), expected)
+    assert torch.equal(greedy(prompt, 0), prompt)
+    with pytest.raises(ValueError, match="max_len=20"):
+        greedy(prompt, 14)
+
+
+def test_roofline_inputs():
+    bd = _bench_decode()
+    model = GPT(TINY)
+    step = bd.decode_step_bytes(model, context=10)
+    c = TINY
+    assert step["kv_cache"] == 2 * c.n_layers * 10 * c.d_model * 4
+    assert step["weights"] == 4 * (model.num_params() - (c.n_positions - 1) * c.d_model)
+    bw = bd.measure_bandwidth(2**20, torch.device("cpu"), repeats=2)
+    assert bw["working_set_bytes"] >= 16 * 2**20 and bw["bandwidth"] == max(bw["read"], bw["copy"]) > 1e8
+
+
+@pytest.mark.slow
+def test_bench_decode_writes_its_json(tmp_path):
+    pytest.importorskip("transformers", reason="the [hf] extra is not installed")
+    import json
+
+    bd = _bench_decode()
+    assert bd.main(["--only", "bundled", "--repeats", "1", "--threads", "1", "--json", str(tmp_path / "b.json")]) == 0
+    report = json.loads((tmp_path / "b.json").read_text())
+    assert {"models", "device", "threads"} <= set(report) and report["threads"] == 1
+    (m,) = report["models"]
+    assert m["name"] == "bundled"
+    for key in ("ours_over_hf", "cached_over_uncached", "roofline_fraction"):
+        assert m[key] > 0, key
+    assert set(m["tokens_per_s"]) == {"ours_cached", "ours_uncached", "hf"}
+    assert all(m["same_tokens_as_ours_cached"].values())
+    assert "skipped on cpu" in report["compile"]
+
+
+def test_threads_restores_the_thread_count():
+    from aiecourse.hardware import threads
+
+    before = torch.get_num_threads()
+    with threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), threads(1):
+        raise RuntimeError("the body fails")
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError), threads(0):
+        pass

@@ -77,6 +77,41 @@ def test_cached_forward_matches_full_forward():
     assert torch.allclose(torch.cat(parts, 1), full, atol=1e-5)
 
 
+def test_logits_to_keep_returns_the_last_positions():
+    torch.manual_seed(0)
+    model = GPT(TINY).eval()
+    ids = torch.randint(0, 50, (2, 9))
+    full = model(ids)
+    assert torch.equal(model(ids, logits_to_keep=0), full)  # 0 (the default) keeps every position
+    for n in (1, 3, 9):
+        assert torch.allclose(model(ids, logits_to_keep=n), full[:, -n:], atol=1e-6)
+    cache = ConcatCache(TINY.n_layers)
+    last = model(ids[:, :6], cache=cache, logits_to_keep=1)  # a prefill that keeps only what generation needs
+    assert last.shape == (2, 1, 50) and cache.seq_len == 6
+    assert torch.allclose(last[:, 0], full[:, 5], atol=1e-5)
+    assert torch.allclose(model(ids[:, 6:7], cache=cache, logits_to_keep=1)[:, 0], full[:, 6], atol=1e-5)
+
+
+def test_a_single_query_needs_no_mask():
+    seen = []
+
+    def manual(q, k, v, mask):
+        seen.append(None if mask is None else tuple(mask.shape))
+        w = q @ k.transpose(-2, -1) / q.size(-1) ** 0.5
+        w = (w if mask is None else w.masked_fill(~mask, float("-inf"))).softmax(-1)
+        return w @ v, w
+
+    torch.manual_seed(0)
+    model = GPT(TINY).eval()
+    ids = torch.randint(0, 50, (1, 5))
+    full = model(ids)
+    model.set_attention_fn(manual)
+    cache = ConcatCache(TINY.n_layers)
+    parts = [model(ids[:, :4], cache=cache), model(ids[:, 4:], cache=cache)]
+    assert seen == [(4, 4)] * 2 + [None] * 2  # the prefill is masked; the decode step's one query sees every key
+    assert torch.allclose(torch.cat(parts, 1), full, atol=1e-5)
+
+
 def test_pluggable_attention_records_weights():
     def manual(q, k, v, mask):
         w = (q @ k.transpose(-2, -1) / q.size(-1) ** 0.5).masked_fill(~mask, float("-inf")).softmax(-1)

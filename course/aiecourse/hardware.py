@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -156,3 +157,21 @@ def time_call(fn: Callable[[], object], device: torch.device | str = "cpu", repe
         fn()
     synchronize(device)
     return (time.perf_counter() - start) / repeats
+
+
+@contextmanager
+def threads(n: int) -> Iterator[None]:
+    """Run the body with PyTorch using ``n`` CPU threads, then restore the previous number.
+
+    A decode step of a small model is hundreds of operations of a few microseconds each: too small to
+    share between threads, which then spend their time waiting for each other, most of all on a machine
+    that other programs keep busy. Timing it on one thread is faster and steadier.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -4,6 +4,9 @@
     out = generate_greedy(recorder, prompt, 20)      # any code that calls model(ids, cache=...)
     [(p.n_tokens, p.past) for p in recorder.passes]  # [(T, 0), (1, T), (1, T + 1), ...] with a cache
 
+It takes the course GPT's arguments, ``model(ids, cache=None, logits_to_keep=0)``, and passes on only
+those that were given, so that it can also wrap a stand-in model that takes fewer.
+
 Chapter 04's tests count passes with it and its timing plot reads ``seconds``; chapter 05's ``generate``
 is checked the same way. It changes nothing in the model's outputs.
 """
@@ -30,7 +33,7 @@ class Pass:
 
 
 class RecordingModel(nn.Module):
-    """Wraps a model with the course GPT's interface ``model(ids, cache=None)``; records each call in ``passes``.
+    """Wraps a model with the course GPT's interface ``model(ids, cache=None, logits_to_keep=0)``; records each call.
 
     Attributes the wrapper does not have (``config``, ``wte``, ...) are read from the wrapped model, so
     code written for the model runs unchanged on the wrapper.
@@ -47,11 +50,15 @@ class RecordingModel(nn.Module):
         except AttributeError:
             return getattr(self._modules["model"], name)
 
-    def forward(self, ids: torch.Tensor, cache=None) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, cache=None, logits_to_keep: int = 0) -> torch.Tensor:
+        """ids (B, T) -> the wrapped model's logits, (B, T, V) or (B, logits_to_keep, V); the pass is recorded."""
         past = None if cache is None else int(cache.seq_len)
+        given = {"cache": cache} if cache is not None else {}
+        if logits_to_keep:
+            given["logits_to_keep"] = logits_to_keep
         synchronize(ids.device)
         start = time.perf_counter()
-        logits = self.model(ids) if cache is None else self.model(ids, cache=cache)
+        logits = self.model(ids, **given)
         synchronize(ids.device)
         self.passes.append(Pass(int(ids.shape[0]), int(ids.shape[1]), past, time.perf_counter() - start))
         return logits

@@ -4,10 +4,15 @@
     Block: x + attn(ln_1(x)), then x + mlp(ln_2(x))   (pre-LayerNorm, as in GPT-2)
 
 Two parts plug in, so that learners can drop their own code into a real model:
-- ``attention_fn(q, k, v, mask) -> (out, weights)``: the attention kernel (chapter 02). By default
-  PyTorch's fused kernel runs, which returns no weights.
+- ``attention_fn(q, k, v, mask) -> (out, weights)``: the attention kernel (chapter 02); ``mask`` is a
+  boolean ``(T_q, T_k)``, True where a query may attend, or None when every query sees every key (a
+  single new query, the last position). By default PyTorch's fused kernel runs, which returns no weights.
 - ``cache``: any object with ``seq_len`` and ``update(layer, k, v) -> (k_all, v_all)`` (chapter 04).
   With a cache, positions continue from ``cache.seq_len`` and each query sees every cached key.
+
+``logits_to_keep`` (as in Hugging Face's models): 0 returns the logits of every position, n those of
+the last n. Generation needs only the last one; on a 256-token prompt of GPT-2 small, all of them
+would cost a 256 x 768 x 50257 matrix product, about a third of the prefill's arithmetic.
 
 Parameter names follow Hugging Face's ``GPT2LMHeadModel`` without its ``transformer.`` prefix
 (``wte``, ``wpe``, ``h.0.ln_1``, ``h.0.attn.c_attn``, ...), but the linear layers are ``nn.Linear``
@@ -54,7 +59,7 @@ class Cache(Protocol):
 
 
 def fused_attention(q, k, v, mask=None):
-    """PyTorch's fused kernel. q (B, H, Tq, D), k/v (B, H, Tk, D), mask bool (Tq, Tk) -> ((B, H, Tq, D), None)."""
+    """PyTorch's fused kernel. q (B, H, Tq, D), k/v (B, H, Tk, D), mask bool (Tq, Tk) or None -> ((B, H, Tq, D), None)."""
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), None
 
 
@@ -71,16 +76,17 @@ class CausalSelfAttention(nn.Module):
         self.last_weights: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor, cache: Cache | None = None, layer: int = 0) -> torch.Tensor:
+        """x (B, T, C), the new tokens -> (B, T, C). With a cache, they attend over every cached position too."""
         B, T, C = x.shape
-        q, k, v = self.c_attn(x).split(C, dim=2)
-        # (B, T, C) -> (B, H, T, D)
-        q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        q, k, v = self.c_attn(x).split(C, dim=2)  # (B, T, C) each
+        q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
         if cache is not None:
             k, v = cache.update(layer, k, v)  # (B, H, T_past + T, D)
         T_k = k.size(2)
-        # query i (the (T_k - T + i)-th position) may see keys 0 .. T_k - T + i
-        mask = torch.ones(T, T_k, dtype=torch.bool, device=x.device).tril(diagonal=T_k - T)
-        y, weights = self.attention_fn(q, k, v, mask)
+        # Query i (position T_k - T + i) may see keys 0 .. T_k - T + i. One new query (a decode step) is the
+        # last position and sees every key: no mask (None), which the fused kernel runs faster.
+        mask = None if T == 1 else torch.ones(T, T_k, dtype=torch.bool, device=x.device).tril(diagonal=T_k - T)
+        y, weights = self.attention_fn(q, k, v, mask)  # (B, H, T, D)
         if self.record_weights:
             self.last_weights = weights
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
@@ -142,7 +148,8 @@ class GPT(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def forward(self, ids: torch.Tensor, cache: Cache | None = None) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, cache: Cache | None = None, logits_to_keep: int = 0) -> torch.Tensor:
+        """ids (B, T) -> logits (B, T, V), or (B, logits_to_keep, V): the last positions only (0 = all)."""
         B, T = ids.shape
         start = 0 if cache is None else cache.seq_len
         if start + T > self.config.n_positions:
@@ -154,7 +161,8 @@ class GPT(nn.Module):
         x = self.wte(ids) + self.wpe(pos)  # (B, T, C)
         for layer, block in enumerate(self.h):
             x = block(x) if cache is None else block(x, cache=cache, layer=layer)
-        return self.lm_head(self.ln_f(x))  # (B, T, V)
+        x = x[:, -logits_to_keep:]  # (B, logits_to_keep, C); -0 is 0, so 0 keeps every position
+        return self.lm_head(self.ln_f(x))  # (B, T or logits_to_keep, V)
 
     def num_params(self) -> int:
         """Parameters counted once (the tied output matrix is the embedding matrix)."""
@@ -174,6 +182,6 @@ class GPT(nn.Module):
     def greedy(self, ids: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
         """Plain greedy decoding without a cache: (B, T) -> (B, T + max_new_tokens). For demos."""
         for _ in range(max_new_tokens):
-            logits = self(ids[:, -self.config.n_positions :])
+            logits = self(ids[:, -self.config.n_positions :], logits_to_keep=1)  # (B, 1, V)
             ids = torch.cat([ids, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
         return ids

@@ -497,6 +497,19 @@ def generate_greedy(model, prompt_ids, max_new_tokens, use_cache=True):
         out[:, end] = torch.max(logits[:, -1, :], dim=-1).indices
     return out
 """,
+            "logits of the last position only, read as position 0": """
+@torch.no_grad()
+def generate_greedy(model, prompt_ids, max_new_tokens, use_cache=True):
+    B, T = prompt_ids.shape
+    c = model.config
+    cache = KVCache(c.n_layers, B, c.n_heads, c.head_dim, T + max_new_tokens, device=prompt_ids.device)
+    ids, new = prompt_ids, prompt_ids
+    for _ in range(max_new_tokens):
+        logits = model(new, cache=cache, logits_to_keep=1) if use_cache else model(ids, logits_to_keep=1)
+        new = logits[:, 0].argmax(-1, keepdim=True)
+        ids = torch.cat([ids, new], dim=1)
+    return ids
+""",
             "a list of generated columns": """
 def generate_greedy(model, prompt_ids, max_new_tokens, use_cache=True):
     cfg = model.config
