@@ -10,8 +10,13 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-from grader.environment import put_interpreter_on_path
-from grader.notebooks import chapters, execute, notebook_path
+# One math thread for this process and every kernel it starts: the course's models are so small that a
+# second thread mostly waits for the first, and on a loaded 2-core machine two threads per kernel made
+# chapters run 5-10x slower (README, chapter run times). Set before torch is imported anywhere.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+from grader.environment import put_interpreter_on_path  # noqa: E402 (after the thread settings)
+from grader.notebooks import chapters, execute, notebook_path  # noqa: E402
 
 put_interpreter_on_path()  # nbgrader creates a gradebook by running the `alembic` beside this Python
 
