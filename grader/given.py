@@ -59,7 +59,7 @@ def copied_code(spec: dict, read=lambda ch: nbformat.read(notebook_path(ch), as_
         )
     body = "\n\n\n".join(solution_code(cells[w].source) for w in wanted)
     n = _number(chapter)
-    return f"{BEGIN.format(n=n, chapter=chapter)}\n{body}\n{END.format(n=n)}"
+    return f"{BEGIN.format(n=n, chapter=chapter)}\n{body}\n\n\n{END.format(n=n)}"  # two blank lines, as ruff formats
 
 
 def regenerate(source: str, spec: dict, **kwargs) -> str:

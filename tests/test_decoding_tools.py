@@ -11,9 +11,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from test_model import ConcatCache  # noqa: E402  (the simplest cache that meets the model's protocol)
 
 from aiecourse import plots  # noqa: E402
+from aiecourse.caches import ConcatCache  # noqa: E402
 from aiecourse.checks import check_frequencies, frequency_margin  # noqa: E402
 from aiecourse.instrument import Pass, RecordingModel  # noqa: E402
 from aiecourse.model import GPT, GPTConfig  # noqa: E402

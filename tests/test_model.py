@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import aiecourse
+from aiecourse.caches import ConcatCache
 from aiecourse.corpus import generate_stories, load_corpus
 from aiecourse.model import GPT, GPTConfig
 from aiecourse.weights import CHECKPOINT, TOKENIZER, checkpoint_metadata, load_checkpoint, save_checkpoint
@@ -15,21 +16,7 @@ from aiecourse.weights import CHECKPOINT, TOKENIZER, checkpoint_metadata, load_c
 TINY = GPTConfig(vocab_size=50, n_positions=16, n_layers=2, n_heads=2, d_model=8)
 
 
-class ConcatCache:
-    """The simplest cache that meets the model's protocol: concatenate, advance after the last layer."""
-
-    def __init__(self, n_layers):
-        self.n_layers, self.seq_len, self.kv = n_layers, 0, [None] * n_layers
-
-    def update(self, layer, k, v):
-        if self.kv[layer] is not None:
-            k, v = torch.cat([self.kv[layer][0], k], 2), torch.cat([self.kv[layer][1], v], 2)
-        self.kv[layer] = (k, v)
-        if layer == self.n_layers - 1:
-            self.seq_len = k.shape[2]
-        return k, v
-
-
+# The simplest cache that meets the model's protocol (aiecourse.caches): concatenate, advance after the last layer.
 def test_gpt2_parameter_names_and_tied_head():
     names = set(dict(GPT(TINY).named_parameters()))
     for name in [
