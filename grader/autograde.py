@@ -249,6 +249,7 @@ class Round:
     info: object = None
     rows: dict[str, Row] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    repaired: set[str] = field(default_factory=set)  # students whose test cells the intake put back
     pending: list[tuple[str, Path]] = field(default_factory=list)
     results: dict[str, dict] = field(default_factory=dict)
 
@@ -387,6 +388,8 @@ def _intake(rnd: Round, echo) -> None:
             continue
         nb, repaired = intake.prepare(nb, info)
         rnd.notes[sub.student] += repaired
+        if repaired:
+            rnd.repaired.add(sub.student)
         rnd.rows[sub.student] = Row(sub.student, "graded", flags=intake.scan_source(nb, info))
         task_root = rnd.work / "jobs" / sub.student
         target = task_root / "submitted" / sub.student / chapter
@@ -508,16 +511,23 @@ def _record(rnd: Round, student: str, row: Row, result: dict, task_root: Path) -
         if result.get("ok"):
             kwargs = {"timestamp": result["timestamp"]} if result.get("timestamp") else {}
             gb.update_or_create_submission(chapter, student, **kwargs)
+            events = result.get("grading", {}).get("events", [])
+            timed_out = {e.get("grade_id") for e in events if e.get("kind") == "timeout"}
+            review = row.status != "graded" or student in rnd.repaired or bool(row.flags)
             for nb_name, data in result["grades"].items():
                 snb = gb.find_submission_notebook(nb_name, chapter, student)
                 for name, g in data["grades"].items():
                     grade = gb.find_grade(name, nb_name, chapter, student)
                     grade.auto_score = g["auto_score"]
-                    # nbgrader's rule (SaveAutoGrades): a manual score or no autograde score needs a person
-                    grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+                    # nbgrader's rule (SaveAutoGrades): a manual score or no autograde score needs a person;
+                    # so does a test stopped by the time limit (the formgrader then lists it for review)
+                    grade.needs_manual_grade = (
+                        grade.manual_score is not None or grade.auto_score is None or name in timed_out
+                    )
                 for name, text in data["comments"].items():
                     gb.find_comment(name, nb_name, chapter, student).auto_comment = text
-                snb.flagged = bool(data["flagged"] or row.flags)
+                # flagged for review: timed out, crashed, test cells put back, or the guard saw tampering
+                snb.flagged = bool(data["flagged"] or review)
                 snb.late_submission_penalty = data["late_submission_penalty"]
         else:
             _zero(gb, chapter, student)

@@ -1,8 +1,7 @@
 """A class of broken and hostile submissions of chapter 02, with the grade each one has earned.
 
 Used by ``tests/test_autograde.py`` (the real autograde path) and by ``tools/bench_autograde.py``.
-Chapter 02's points: scaled_dot_product_attention 3, causal_mask 2, split/merge_heads 2,
-MultiHeadAttention 3, MultiHeadAttention inside the GPT 2 (12 in all).
+Chapter 02's graded tests and their points are read from its solution notebook (``TESTS``, ``POINTS``).
 """
 
 from __future__ import annotations
@@ -19,14 +18,20 @@ from grader.mutation import load_spec
 from grader.notebooks import COURSE, SOLUTIONS, nbgrader_meta
 
 CHAPTER = "02_attention"
-TESTS = [
-    "test_scaled_dot_product_attention",
-    "test_causal_mask",
-    "test_split_merge_heads",
-    "test_MultiHeadAttention",
-    "test_mha_in_gpt",
-]
-POINTS = dict(zip(TESTS, [3, 2, 2, 3, 2]))
+
+
+def _graded_points() -> dict[str, float]:
+    nb = nbformat.read(SOLUTIONS / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    return {
+        nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
+        for c in nb.cells
+        if nbgrader_meta(c).get("grade")
+    }
+
+
+POINTS = _graded_points()  # test -> points, in the notebook's order
+TESTS = list(POINTS)
+TOTAL = sum(POINTS.values())
 
 
 @dataclass

@@ -303,7 +303,7 @@ def test_zip_round_is_idempotent_and_uses_the_instructors_seed(course, zip_round
     assert first["files"] == second["files"]
     assert first["db"]["integrity"] == "ok"
     rows = read_csv_bytes(first["csv"])
-    assert rows["alice"]["total"] == "12" and rows["alice"]["status"] == "graded", rows["alice"]
+    assert float(rows["alice"]["total"]) == hostile.TOTAL and rows["alice"]["status"] == "graded", rows["alice"]
     assert rows["bob"]["total"] == "0" and rows["bob"]["status"] == "graded"
     autograded = (course / "autograded" / "alice" / CHAPTER / f"{CHAPTER}.ipynb").read_text()
     # The seed reaches the hidden tests only (tests below: test_no_secret_reaches_a_learner); a cell of
@@ -322,7 +322,7 @@ def test_hostile_submission_gets_exactly_its_points(hostile_round, course, stude
     got = {t: float(line[t]) for t in hostile.TESTS}
     assert row.status == expect.status and line["status"] == expect.status, (row.status, row.reason)
     assert got == expect.points, f"{student}: {got} (reason: {row.reason})"
-    assert float(line["total"]) == sum(expect.points.values()) and float(line["max"]) == 12
+    assert float(line["total"]) == sum(expect.points.values()) and float(line["max"]) == hostile.TOTAL
     assert expect.reason in line["reason"], line["reason"]
     page = page_text(course / "feedback" / student / CHAPTER / f"{CHAPTER}.html")
     for phrase in expect.feedback + ([expect.reason] if expect.reason else []):
@@ -340,7 +340,7 @@ def test_the_gradebook_keeps_every_grade(course, zip_rounds, hostile_round):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         scores = {s.student.id: s.score for s in gb.assignment_submissions(CHAPTER)}
         flagged = {s.student.id: any(nb.flagged for nb in s.notebooks) for s in gb.assignment_submissions(CHAPTER)}
-    assert scores["alice"] == 12 and scores["bob"] == 0, "the earlier round's grades were lost"
+    assert scores["alice"] == hostile.TOTAL and scores["bob"] == 0, "the earlier round's grades were lost"
     for student, expect in hostile_round["expect"].items():
         assert scores[student] == sum(expect.points.values()), student
         if expect.status == "invalid" or expect.flagged:

@@ -301,6 +301,12 @@ class GuardedExecute(Execute):
         if order.index(status) > order.index(self._status):
             self._status = status
 
+    @staticmethod
+    def _name(cell, index: int) -> str:
+        """How the instructor and the learner know a cell: its test or exercise id, else its number."""
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id") if cell is not None else None
+        return grade_id or f"cell {index + 1}"
+
     def _event(self, index: int, cell, kind: str, detail: str) -> None:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         self._events.append({"cell": index, "grade_id": grade_id, "kind": kind, "detail": detail})
@@ -327,7 +333,7 @@ class GuardedExecute(Execute):
             self._kill_kernel()
             self._stop(
                 "timed out",
-                f"the notebook used up its total time limit ({self.submission_timeout} s) before cell {index + 1}",
+                f"the notebook used up its total time limit ({self.submission_timeout} s) before {self._name(cell, index)}",
             )
             self._event(index, cell, "timeout", self._stopped[1])
             return self.preprocess_cell(cell, resources, index)
@@ -361,9 +367,9 @@ class GuardedExecute(Execute):
                 if self._total_limited or alive is None:
                     self._kill_kernel()
                     why = (
-                        f"the notebook used up its total time limit ({self.submission_timeout} s) in cell {index + 1}"
+                        f"the notebook used up its total time limit ({self.submission_timeout} s) in {self._name(cell, index)}"
                         if self._total_limited
-                        else f"cell {index + 1} ran past the {limit} ({self.timeout} s) and did not stop when "
+                        else f"{self._name(cell, index)} ran past the {limit} ({self.timeout} s) and did not stop when "
                         "interrupted, so its kernel was stopped"
                     )
                     self._stop("timed out", why)
@@ -373,8 +379,12 @@ class GuardedExecute(Execute):
                         index,
                         cell,
                         "timeout",
-                        f"cell {index + 1} ran past the {limit} ({self.timeout} s) and was interrupted",
+                        f"{self._name(cell, index)} ran past the {limit} ({self.timeout} s) and was interrupted",
                     )
+            if self._timed_out and graded:
+                seconds = self.submission_timeout if self._total_limited else self.timeout
+                cell.outputs = [o for o in cell.outputs if o.output_type != "error"]
+                cell.outputs.append(_error("TimedOut", f"{self._name(cell, index)} timed out after {seconds} s"))
             if self._stopped is None:
                 if given and self.guard:
                     self._request("given")
@@ -401,7 +411,7 @@ class GuardedExecute(Execute):
         except DeadKernelError:
             if self._stopped is None:
                 reason = _describe_exit(self._exit_code())
-                self._stop("crashed", f"{reason} while running cell {index + 1}")
+                self._stop("crashed", f"{reason} while running {self._name(cell, index)}")
                 self._event(index, cell, "crash", self._stopped[1])
             cell.outputs.append(_error("KernelDied", self._stopped[1]))
         if graded:
@@ -508,7 +518,7 @@ class GuardedExecute(Execute):
                         index,
                         cell,
                         "memory",
-                        f"cell {index + 1} ran out of memory (the limit is "
+                        f"{self._name(cell, index)} ran out of memory (the limit is "
                         f"{self.memory_limit / GIB:g} GiB per notebook)",
                     )
                     break
