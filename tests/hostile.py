@@ -168,7 +168,12 @@ def split_heads(x, n_heads):
         nb,
         Expect(
             "graded",
-            ["test_scaled_dot_product_attention", "test_causal_mask", "test_mha_in_gpt"],
+            [
+                "test_scaled_dot_product_attention",
+                "test_causal_mask",
+                "test_mha_in_gpt",
+                "test_sinusoidal_position_encoding",
+            ],
             feedback=["SystemExit"],
         ),
     )
@@ -230,7 +235,7 @@ def merge_heads(x):
         nb,
         Expect(
             "graded",
-            ["test_scaled_dot_product_attention", "test_split_merge_heads"],
+            ["test_scaled_dot_product_attention", "test_split_merge_heads", "test_sinusoidal_position_encoding"],
             feedback=["had been changed", "posing as course cells"],
         ),
     )
@@ -263,7 +268,15 @@ except AttributeError:
     aiecourse.checks.__dict__.update(check=check, check_close=check_close, check_equal=check_equal,
                                      check_shape=check_shape)""",
     )
-    c["patcher"] = (nb, Expect("graded", ["test_causal_mask"], feedback=["undid changes"], flagged=True))
+    c["patcher"] = (
+        nb,
+        Expect(
+            "graded",
+            ["test_causal_mask", "test_sinusoidal_position_encoding"],
+            feedback=["undid changes"],
+            flagged=True,
+        ),
+    )
 
     nb = insert_after(release(), "setup", 'get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])')
     c["transformer"] = (nb, Expect("graded", [], flagged=True))
@@ -283,7 +296,7 @@ def causal_mask(q_len, k_len=None, device=None):  # wrong, and patches the check
         nb,
         Expect(
             "graded",
-            ["test_scaled_dot_product_attention", "test_split_merge_heads"],
+            ["test_scaled_dot_product_attention", "test_split_merge_heads", "test_sinusoidal_position_encoding"],
             feedback=["scores zero"],
             flagged=True,
         ),
@@ -298,7 +311,12 @@ def causal_mask(q_len, k_len=None, device=None):  # wrong, and patches the check
             1,
         ),
     )
-    c["inject"] = (nb, Expect("graded", ["test_scaled_dot_product_attention", "test_causal_mask"]))
+    c["inject"] = (
+        nb,
+        Expect(
+            "graded", ["test_scaled_dot_product_attention", "test_causal_mask", "test_sinusoidal_position_encoding"]
+        ),
+    )
 
     nb = release()
     for cell in nb.cells:

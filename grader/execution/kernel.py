@@ -48,6 +48,12 @@ def main(argv: list[str]) -> None:
     sys.argv = [sys.argv[0], *kernel_args]
     app = IPKernelApp.instance()
     app.initialize(kernel_args)
+    # pyzmq starts its garbage-collector thread lazily, at the first large message. A submission that
+    # uses up the process limit (a fork bomb) would then leave the kernel unable to send its own
+    # results; started now, the thread is there before any cell runs.
+    from zmq.utils.garbage import gc as zmq_garbage
+
+    zmq_garbage.start()
     if key:
         from grader.execution import guard
 
