@@ -558,10 +558,15 @@ def _totals(rnd: Round) -> None:
                 sub = gb.find_submission(chapter, student)
             except MissingEntry:
                 continue
-            scores = {g.name: float(g.score or 0) for snb in sub.notebooks for g in snb.grades}
+            scores = _scores(sub)
             row.points = {gid: scores.get(gid, 0.0) for gid in graded_ids}
             row.total = sum(row.points.values())
             row.max = sum(max_points.values())
+
+
+def _scores(sub) -> dict[str, float]:
+    """A gradebook submission's score per graded test (manual grades and extra credit included)."""
+    return {g.name: float(g.score or 0) for snb in sub.notebooks for g in snb.grades}
 
 
 def _feedback(rnd: Round) -> None:
@@ -675,7 +680,7 @@ def _gradebook_points(rnd: Round) -> dict[str, dict[str, float]]:
         except MissingEntry:
             return {}
         for sub in submissions:
-            points[sub.student.id] = {g.name: float(g.score or 0) for snb in sub.notebooks for g in snb.grades}
+            points[sub.student.id] = _scores(sub)
     return points
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 
-from aiecourse.checks import DEFAULT_HIDDEN_SEED
-
 ITERATIONS = 200_000
 DEFAULT_SEED_WARNING = (
     "WARNING: the hidden tests use the PUBLIC default seed ({default}): anyone with solutions/ knows their "
@@ -22,12 +20,20 @@ DEFAULT_SEED_WARNING = (
 )
 
 
-def seed_in_use(configured: int | None) -> int:
-    """The seed hidden tests will get: the configured one, else the environment's, else the public default."""
+def configured_seed(configured: int | None) -> int | None:
+    """The instructor's seed: ``c.GuardedExecute.hidden_seed``, else ``AIECOURSE_HIDDEN_SEED``, else None."""
     if configured is not None:
         return int(configured)
     value = os.environ.get("AIECOURSE_HIDDEN_SEED", "").strip()
-    return int(value) if value else DEFAULT_HIDDEN_SEED
+    return int(value) if value else None
+
+
+def seed_in_use(configured: int | None) -> int:
+    """The seed hidden tests will get: the instructor's, else the public default."""
+    from aiecourse.checks import DEFAULT_HIDDEN_SEED  # torch: imported only when a round asks
+
+    seed = configured_seed(configured)
+    return DEFAULT_HIDDEN_SEED if seed is None else seed
 
 
 def fingerprint(seed: int, course_id: str = "aiecourse") -> str:
@@ -38,4 +44,6 @@ def fingerprint(seed: int, course_id: str = "aiecourse") -> str:
 
 def warning(seed: int) -> str | None:
     """The warning to print when ``seed`` is the public default, else None."""
+    from aiecourse.checks import DEFAULT_HIDDEN_SEED
+
     return DEFAULT_SEED_WARNING.format(default=DEFAULT_HIDDEN_SEED) if seed == DEFAULT_HIDDEN_SEED else None

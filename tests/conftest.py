@@ -21,6 +21,17 @@ from grader.notebooks import chapters, execute, notebook_path  # noqa: E402
 put_interpreter_on_path()  # nbgrader creates a gradebook by running the `alembic` beside this Python
 
 REPORT_DIR = Path(__file__).resolve().parents[1] / "artifacts"
+# Headless Chromium on a machine with a closed network, as root (docs: ecosystem notes).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 _executed: dict[tuple[str, bool], object] = {}
 
 
@@ -60,3 +71,15 @@ def selected_chapters(config) -> list[str]:
 def pytest_generate_tests(metafunc):
     if "chapter" in metafunc.fixturenames:
         metafunc.parametrize("chapter", selected_chapters(metafunc.config))
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """PyTorch on one thread for a module's tests (thousands of draws from tiny tensors: a second thread
+    only adds synchronisation), whatever OMP_NUM_THREADS says; the count is put back afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

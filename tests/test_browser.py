@@ -30,22 +30,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import REPORT_DIR
+from conftest import CHROMIUM_ARGS, REPORT_DIR
 
 from grader.notebooks import REPO_ROOT, is_graded, with_solutions
 
 CHAPTER = "02_attention"
 SHOTS = REPORT_DIR / "browser"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _chromium() -> str | None:

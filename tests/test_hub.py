@@ -25,6 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import requests
+from conftest import CHROMIUM_ARGS
 from hubclass import HIDDEN_SEED, PASSWORD, ClassHub, free_port, prerequisites, read_grades
 
 from grader.notebooks import REPO_ROOT, is_solution, nbgrader_meta, notebook_path
@@ -305,16 +306,7 @@ def test_browser_views(hub: ClassHub):
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+            args=CHROMIUM_ARGS,
         )
         try:
             for user in (student, hub.instructor):

@@ -18,7 +18,6 @@ import contextlib
 import io
 
 import pytest
-import torch
 
 from grader.mutation import ChapterSession, load_spec
 
@@ -41,18 +40,8 @@ WRONG_DISTRIBUTION = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Thousands of draws from tiny tensors: a second thread only adds synchronisation (and, on a busy
-    machine, a lot of waiting)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def session(one_thread):
+def session(one_torch_thread):
     return ChapterSession(CHAPTER)
 
 

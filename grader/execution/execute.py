@@ -186,10 +186,9 @@ class GuardedExecute(Execute):
         return env
 
     def _seed(self) -> int | None:
-        if self.hidden_seed is not None:
-            return self.hidden_seed
-        value = os.environ.get("AIECOURSE_HIDDEN_SEED", "").strip()
-        return int(value) if value else None
+        from ..seed import configured_seed
+
+        return configured_seed(self.hidden_seed)
 
     async def async_start_new_kernel(self, **kwargs):
         kwargs.setdefault("env", self.kernel_env())

@@ -135,6 +135,18 @@ class _Owner:
         return changed
 
 
+def _sys_hooks() -> dict:
+    """The interpreter-wide hooks a submission could swap: tracing, display, exceptions, the streams."""
+    return {
+        "settrace": sys.gettrace(),
+        "setprofile": sys.getprofile(),
+        "displayhook": sys.displayhook,
+        "excepthook": sys.excepthook,
+        "stdout": sys.stdout,
+        "stderr": sys.stderr,
+    }
+
+
 class Guard:
     def __init__(self, shell, key: bytes):
         self.shell = shell
@@ -208,14 +220,7 @@ class Guard:
                         self._lists.append((f"input_transformer_manager.{label}", lst, list(lst)))
                 for event, lst in shell.events.callbacks.items():
                     self._lists.append((f"get_ipython().events[{event!r}]", lst, list(lst)))
-        self._sys = {
-            "settrace": sys.gettrace(),
-            "setprofile": sys.getprofile(),
-            "displayhook": sys.displayhook,
-            "excepthook": sys.excepthook,
-            "stdout": sys.stdout,
-            "stderr": sys.stderr,
-        }
+        self._sys = _sys_hooks()
 
     # -- checks -----------------------------------------------------------------------------------
     def _state(self, restore: bool, audit_streams: bool) -> list[str]:
@@ -227,14 +232,7 @@ class Guard:
                 changed.append(label)
                 if restore:
                     lst[:] = snap
-        now = {
-            "settrace": sys.gettrace(),
-            "setprofile": sys.getprofile(),
-            "displayhook": sys.displayhook,
-            "excepthook": sys.excepthook,
-            "stdout": sys.stdout,
-            "stderr": sys.stderr,
-        }
+        now = _sys_hooks()
         for name, value in self._sys.items():
             if now[name] is not value:
                 if audit_streams or name not in ("stdout", "stderr"):
