@@ -1,4 +1,4 @@
-"""Command line: ``python -m grader {release,check,mutants,autograde,export} ...``."""
+"""Command line: ``python -m grader {release,check,mutants,autograde,deadline,return-feedback,export} ...``."""
 
 from __future__ import annotations
 
@@ -59,6 +59,26 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="a progress bar on stderr (default: when stderr is a terminal)",
     )
+    p.add_argument(
+        "--submitted-at",
+        metavar="CSV",
+        help="when each student submitted: a CSV with the columns student,timestamp (a time without a zone is "
+        "UTC), for a flat folder or any layout whose times are wrong; it wins over timestamp.txt and archive times",
+    )
+
+    p = sub.add_parser("deadline", help="a chapter's due date and the students' extensions (nbgrader's gradebook)")
+    p.add_argument("--chapter", required=True, help="the chapter, e.g. 02_attention")
+    p.add_argument(
+        "--due", metavar="TIME", help='set the due date, e.g. "2026-12-01 17:00:00 Europe/Paris" (default UTC)'
+    )
+    p.add_argument("--student", action="append", metavar="ID", help="the student(s) --extension is for (repeatable)")
+    p.add_argument("--extension", metavar="DURATION", help="e.g. 2d, 36h, 1d 12h, 90m; 0 removes it")
+    p.add_argument("--root", help="the course root holding gradebook.db (default: the repository root)")
+
+    p = sub.add_parser("return-feedback", help="every student's feedback page of a chapter in one zip (no exchange)")
+    p.add_argument("--chapter", required=True, help="the chapter, e.g. 02_attention")
+    p.add_argument("--root", help="the course root holding feedback/ (default: the repository root)")
+    p.add_argument("--out", help="the zip to write (default: <root>/grades/<chapter>-feedback.zip)")
 
     p = sub.add_parser("export", help="grades from the gradebook in a file Canvas or Moodle imports (or a full CSV)")
     p.add_argument(
@@ -107,11 +127,32 @@ def main(argv: list[str] | None = None) -> int:
                 sandbox=not args.no_sandbox,
                 students=args.student,
                 progress=args.progress,
+                submitted_at=args.submitted_at,
             )
         except (SandboxUnavailable, ValueError) as e:
             print(f"python -m grader autograde: {e}", file=sys.stderr)
             return 2
         return code
+    if args.command == "deadline":
+        from .deadline import deadline
+        from .notebooks import REPO_ROOT
+
+        try:
+            return deadline(args.root or REPO_ROOT, args.chapter, args.due, args.student, args.extension)
+        except ValueError as e:
+            print(f"python -m grader deadline: {e}", file=sys.stderr)
+            return 2
+    if args.command == "return-feedback":
+        from .handback import return_feedback
+        from .notebooks import REPO_ROOT
+
+        try:
+            path, count = return_feedback(args.root or REPO_ROOT, args.chapter, args.out)
+        except FileNotFoundError as e:
+            print(f"python -m grader return-feedback: {e}", file=sys.stderr)
+            return 2
+        print(f"wrote {path}: {count} feedback page(s), one folder per student")
+        return 0
     if args.command == "export":
         from .export import export
         from .notebooks import REPO_ROOT

@@ -26,6 +26,10 @@ How a round goes:
    on top, and a CSV with the points per test, the total, the maximum and a status: ``graded``,
    ``timed out``, ``crashed`` or ``invalid``, with the reason.
 
+Late submissions are penalised as plain ``nbgrader autograde`` does (the due date and extensions from
+the course's gradebook, the penalty from nbgrader's ``LateSubmissionPlugin``, computed in the course's
+gradebook so that manual grades count); the submission time comes from the layout or ``--submitted-at``.
+
 A rerun grades the same submissions to the same gradebook rows, files and CSV (idempotent).
 """
 
@@ -72,6 +76,11 @@ class Row:
     max: float = 0.0
     flags: list[str] = field(default_factory=list)
     grader_error: bool = False
+    raw: float = 0.0  # points before the late penalty
+    penalty: float = 0.0  # nbgrader's late penalty (LateSubmissionPlugin); total = max(0, raw - penalty)
+    submitted: str = ""  # when it was submitted (UTC), if known
+    due: str = ""  # the student's due date, extension included (UTC), if the chapter has one
+    seconds_late: float = 0.0
 
 
 class _Workers:
@@ -244,6 +253,7 @@ class Round:
     seed_fingerprint: str = ""
     public_seed: bool = False
     students: list[str] | None = None  # only these students (--student); None: every submission
+    submitted_at: dict[str, str] = field(default_factory=dict)  # --submitted-at: student -> time (UTC)
     progress: bool | None = None  # a progress bar on stderr; None: when stderr is a terminal
     template: Path | None = None
     info: object = None
@@ -273,14 +283,19 @@ def autograde(
     sandbox: bool = True,
     students: list[str] | None = None,
     progress: bool | None = None,
+    submitted_at: Path | str | dict[str, str] | None = None,
 ) -> tuple[int, list[Row]]:
     """Grade every submission in ``source`` (or only those of ``students``); returns (exit code, this
     round's rows). The CSV holds every student of the chapter in the gradebook, so regrading one
-    student keeps the others' rows. Raises ``SandboxUnavailable`` when ``sandbox`` is on and
-    bubblewrap cannot start a sandbox here."""
+    student keeps the others' rows. ``submitted_at``: when each student submitted (a CSV file of
+    ``student,timestamp`` or a dict), for layouts that do not say it; the chapter's due date and each
+    student's extension come from the gradebook (``python -m grader deadline``), late penalties from
+    nbgrader's ``LateSubmissionPlugin``. Raises ``SandboxUnavailable`` when ``sandbox`` is on and
+    bubblewrap cannot start a sandbox here, ``ValueError`` for a bad ``submitted_at``."""
     start = time.time()
+    times = read_submitted_at(submitted_at) if submitted_at is not None else {}
     rnd = _begin(source, chapter, jobs, out, overrides, sandbox)
-    rnd.students, rnd.progress = (list(students) if students else None), progress
+    rnd.students, rnd.progress, rnd.submitted_at = (list(students) if students else None), progress, times
     if not rnd.sandboxed:
         echo(NO_SANDBOX_WARNING)
     seed = hidden.seed_in_use(rnd.config.GuardedExecute.get("hidden_seed"))
@@ -296,6 +311,38 @@ def autograde(
     _feedback(rnd)
     csv_path = _write_csv(rnd)
     return _report(rnd, start, csv_path, echo, keep)
+
+
+def read_submitted_at(source: Path | str | dict[str, str]) -> dict[str, str]:
+    """Submission times by student (UTC, as nbgrader's ``timestamp.txt``) from a dict or a CSV file whose
+    header has ``student`` and ``timestamp`` (or ``submitted_at``); a time without a zone is UTC.
+    Raises ValueError naming the file and line of anything it cannot read."""
+    from .intake import safe_student_id, utc_timestamp
+
+    if isinstance(source, dict):
+        return {safe_student_id(k): utc_timestamp(str(v)) for k, v in source.items()}
+    path = Path(source)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            fields = [name.strip().lower() for name in reader.fieldnames or []]
+            column = next((c for c in ("timestamp", "submitted_at", "submitted") if c in fields), None)
+            if "student" not in fields or column is None:
+                raise ValueError(
+                    f"{path}: the first line must name the columns student and timestamp (found: {', '.join(fields) or 'nothing'})"
+                )
+            times = {}
+            for line, row in enumerate(reader, start=2):
+                row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+                if not row.get("student"):
+                    continue
+                try:
+                    times[safe_student_id(row["student"])] = utc_timestamp(row[column])
+                except ValueError as e:
+                    raise ValueError(f"{path}, line {line} ({row['student']}): {e}") from None
+            return times
+    except OSError as e:
+        raise ValueError(f"--submitted-at {path}: {e.strerror or e}") from None
 
 
 def _begin(source, chapter: str, jobs: int, out, overrides: dict | None, sandbox: bool) -> Round:
@@ -376,6 +423,8 @@ def _intake(rnd: Round, echo) -> None:
     echo(f"{len(submissions)} submission(s) of {chapter} ({layout}) from {rnd.source}")
     for remark in remarks:
         echo(f"  note: {remark}")
+    due, extensions, stored = _deadlines(rnd)
+    _submission_times(rnd, submissions, stored, due, echo)
     known = intake.known_chapter_ids()
     max_bytes = intake.SubmissionIntake(config=rnd.config).max_notebook_bytes
     received = rnd.source / "submitted" if (rnd.source / "submitted").is_dir() else rnd.source
@@ -395,6 +444,8 @@ def _intake(rnd: Round, echo) -> None:
         target = task_root / "submitted" / sub.student / chapter
         target.mkdir(parents=True)
         shutil.copy(template / "gradebook.db", task_root / "gradebook.db")
+        if due is not None or sub.student in extensions:
+            _copy_deadline(task_root / "gradebook.db", chapter, sub.student, due, extensions.get(sub.student))
         shutil.copytree(template / "solutions", task_root / "solutions")
         nbformat.write(nb, target / f"{chapter}.ipynb")
         if sub.timestamp:
@@ -407,6 +458,63 @@ def _intake(rnd: Round, echo) -> None:
                 shutil.rmtree(dest)
             shutil.copytree(target, dest)
         rnd.pending.append((sub.student, task_root))
+
+
+def _deadlines(rnd: Round):
+    """From the course's gradebook: the chapter's due date, each student's extension, and the submission
+    time recorded for each student by an earlier round (nbgrader keeps it when a rerun has none)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(rnd.db_url, rnd.config.CourseDirectory.course_id) as gb:
+        try:
+            assignment = gb.find_assignment(rnd.chapter)
+        except MissingEntry:
+            return None, {}, {}
+        extensions = {s.student.id: s.extension for s in assignment.submissions if s.extension}
+        stored = {s.student.id: s.timestamp for s in assignment.submissions if s.timestamp}
+        return assignment.duedate, extensions, stored
+
+
+def _submission_times(rnd: Round, submissions, stored: dict, due, echo) -> None:
+    """Each submission's time: ``--submitted-at`` first, then what its layout says, then the gradebook's."""
+    unknown = sorted(set(rnd.submitted_at) - {s.student for s in submissions})
+    if unknown and rnd.students is None:
+        echo(
+            f"  note: --submitted-at names {len(unknown)} student(s) with no submission here: {', '.join(unknown[:10])}"
+        )
+    for sub in submissions:
+        if sub.student in rnd.submitted_at:
+            sub.timestamp, sub.timestamp_from = rnd.submitted_at[sub.student], "--submitted-at"
+        elif not sub.timestamp and sub.student in stored:
+            sub.timestamp = stored[sub.student].strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+            sub.timestamp_from = "the gradebook (an earlier round)"
+    if due is not None:
+        untimed = [s.student for s in submissions if not s.timestamp and not s.problem]
+        echo(f"  due date: {due:%Y-%m-%d %H:%M:%S} UTC; submission times from: " + _time_sources(submissions))
+        if untimed:
+            echo(
+                f"  note: no submission time for {len(untimed)} student(s) ({', '.join(untimed[:10])}): "
+                "not late as far as the grader knows (give --submitted-at)"
+            )
+
+
+def _time_sources(submissions) -> str:
+    counts: dict[str, int] = {}
+    for sub in submissions:
+        counts[sub.timestamp_from or "nowhere"] = counts.get(sub.timestamp_from or "nowhere", 0) + 1
+    return ", ".join(f"{source} ({n})" for source, n in sorted(counts.items()))
+
+
+def _copy_deadline(db: Path, chapter: str, student: str, due, extension) -> None:
+    """The due date and the student's extension into a scratch gradebook, where nbgrader's late penalty
+    is computed as in the course's own (``SubmittedAssignment.total_seconds_late``)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{db}") as gb:
+        gb.update_or_create_assignment(chapter, duedate=due)
+        if extension:
+            gb.update_or_create_student(student)
+            gb.update_or_create_submission(chapter, student, extension=extension)
 
 
 def _run_and_record(rnd: Round, echo) -> None:
@@ -528,7 +636,8 @@ def _record(rnd: Round, student: str, row: Row, result: dict, task_root: Path) -
                     gb.find_comment(name, nb_name, chapter, student).auto_comment = text
                 # flagged for review: timed out, crashed, test cells put back, or the guard saw tampering
                 snb.flagged = bool(data["flagged"] or review)
-                snb.late_submission_penalty = data["late_submission_penalty"]
+            gb.db.commit()
+            _late_penalties(rnd, gb, chapter, student)
         else:
             _zero(gb, chapter, student)
         gb.db.commit()
@@ -538,6 +647,25 @@ def _record(rnd: Round, student: str, row: Row, result: dict, task_root: Path) -
         shutil.rmtree(dest)
     if result.get("ok") and autograded.exists():
         shutil.copytree(autograded, dest)
+
+
+def _late_penalties(rnd: Round, gb, chapter: str, student: str) -> None:
+    """nbgrader's ``AssignLatePenalties``, in the course's gradebook: the configured plugin's penalty for
+    each notebook of a late submission, from its score there (manual grades included), clamped to
+    [0, score] as nbgrader does; None when it is not late."""
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    sub = gb.find_submission(chapter, student)
+    late = sub.total_seconds_late
+    assigner = AssignLatePenalties(config=rnd.config)
+    assigner.init_plugin()
+    for snb in sub.notebooks:
+        gb.db.refresh(snb)  # its score is a SQL expression over the grades just written
+        snb.late_submission_penalty = None
+        if late > 0:
+            penalty = assigner.plugin_inst.late_submission_penalty(student, snb.score, late)
+            if penalty is not None:
+                snb.late_submission_penalty = min(max(0.0, float(penalty)), float(snb.score))
 
 
 def _totals(rnd: Round) -> None:
@@ -558,15 +686,60 @@ def _totals(rnd: Round) -> None:
                 sub = gb.find_submission(chapter, student)
             except MissingEntry:
                 continue
-            scores = _scores(sub)
-            row.points = {gid: scores.get(gid, 0.0) for gid in graded_ids}
-            row.total = sum(row.points.values())
+            standing = _standing(sub)
+            row.points = {gid: standing["points"].get(gid, 0.0) for gid in graded_ids}
+            row.raw = sum(row.points.values())
+            row.penalty = standing["penalty"]
+            row.total = max(0.0, row.raw - row.penalty)
             row.max = sum(max_points.values())
+            row.submitted, row.due, row.seconds_late = standing["submitted"], standing["due"], standing["seconds_late"]
 
 
 def _scores(sub) -> dict[str, float]:
     """A gradebook submission's score per graded test (manual grades and extra credit included)."""
     return {g.name: float(g.score or 0) for snb in sub.notebooks for g in snb.grades}
+
+
+def _utc(moment) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else ""
+
+
+def _standing(sub) -> dict:
+    """What the gradebook holds for one submission: points per test, late penalty, times."""
+    return {
+        "points": _scores(sub),
+        "penalty": float(sub.late_submission_penalty or 0.0),
+        "submitted": _utc(sub.timestamp),
+        "due": _utc(sub.duedate),
+        "seconds_late": float(sub.total_seconds_late),
+        "graded": any(
+            g.auto_score is not None or g.manual_score is not None for snb in sub.notebooks for g in snb.grades
+        ),
+    }
+
+
+def late_note(row: Row) -> str:
+    """One sentence on a submission's time against its due date, for the feedback page ('' if none)."""
+    if not row.due or not row.submitted:
+        return ""
+    if row.seconds_late <= 0:
+        return f"Submitted {row.submitted}, before the due date ({row.due})."
+    note = f"Submitted {row.submitted}, {_duration(row.seconds_late)} after the due date ({row.due})"
+    if row.penalty:
+        return note + f": late penalty {row.penalty:g} point(s), {row.raw:g} before it."
+    return note + " (no late penalty)."
+
+
+def _duration(seconds: float) -> str:
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [
+        f"{days} d" if days else "",
+        f"{hours} h" if hours else "",
+        f"{minutes} min" if minutes and not days else "",
+    ]
+    return " ".join(p for p in parts if p) or f"{int(seconds)} s"
 
 
 def _feedback(rnd: Round) -> None:
@@ -589,7 +762,16 @@ def _feedback(rnd: Round) -> None:
             for gid in graded_ids
         ]
         summary = feedback.summary_html(
-            student, chapter, row.status, row.reason, row.total, row.max, table, rnd.notes.get(student, []), row.flags
+            student,
+            chapter,
+            row.status,
+            row.reason,
+            row.total,
+            row.max,
+            table,
+            rnd.notes.get(student, []),
+            row.flags,
+            late=late_note(row),
         )
         html_path = rnd.work / "jobs" / student / "feedback" / student / chapter / f"{chapter}.html"
         page = html_path.read_text(encoding="utf-8") if html_path.exists() and valid else None
@@ -610,8 +792,9 @@ def _feedback(rnd: Round) -> None:
 
 
 def _write_csv(rnd: Round) -> Path:
-    """``grades/<chapter>.csv`` for the whole class: per student the points of each test, the total, the
-    maximum, a status, the reason, the review flags, the sandbox and the seed's fingerprint.
+    """``grades/<chapter>.csv`` for the whole class: per student the points of each test, their sum (raw),
+    the late penalty, the total (raw - penalty, never below 0), the maximum, a status, the reason, the
+    review flags, the submission time, the due date, the hours late, the sandbox and the seed's fingerprint.
 
     This round's students get this round's rows; every other student of the chapter in the gradebook
     keeps the status, reason and flags of the CSV's last row for them, with points read afresh from the
@@ -623,33 +806,64 @@ def _write_csv(rnd: Round) -> Path:
     lines = {
         student: [
             *(f"{row.points.get(g, 0.0):g}" for g in graded_ids),
+            f"{row.raw:g}",
+            f"{row.penalty:g}",
             f"{row.total:g}",
             f"{row.max:g}",
             row.status,
             row.reason,
             "; ".join(row.flags)[:1000],
+            row.submitted,
+            row.due,
+            f"{row.seconds_late / 3600:.2f}" if row.seconds_late else "0",
             sandbox,
             rnd.seed_fingerprint,
         ]
         for student, row in rnd.rows.items()
     }
     earlier = _read_csv(csv_path)
-    for student, points in _gradebook_points(rnd).items():
+    for student, standing in _gradebook_standings(rnd).items():
         if student in lines:
             continue
         before = earlier.get(student, {})
-        total = sum(points.get(g, 0.0) for g in graded_ids)
+        points = standing["points"]
+        raw = sum(points.get(g, 0.0) for g in graded_ids)
+        if not standing["graded"]:  # a row made for an extension only (python -m grader deadline)
+            status, reason = "not graded", "no graded submission yet"
+        else:
+            status = before.get("status", "graded")
+            reason = before.get("reason", "" if before else "graded before this CSV was kept (plain nbgrader?)")
         lines[student] = [
             *(f"{points.get(g, 0.0):g}" for g in graded_ids),
-            f"{total:g}",
+            f"{raw:g}",
+            f"{standing['penalty']:g}",
+            f"{max(0.0, raw - standing['penalty']):g}",
             f"{sum(rnd.info.points().values()):g}",
-            before.get("status", "graded"),
-            before.get("reason", "" if before else "graded before this CSV was kept (plain nbgrader?)"),
+            status,
+            reason,
             before.get("flags", ""),
+            standing["submitted"],
+            standing["due"],
+            f"{standing['seconds_late'] / 3600:.2f}" if standing["seconds_late"] else "0",
             before.get("sandbox", ""),
             before.get("seed", ""),
         ]
-    header = ["student", *graded_ids, "total", "max", "status", "reason", "flags", "sandbox", "seed"]
+    header = [
+        "student",
+        *graded_ids,
+        "raw",
+        "penalty",
+        "total",
+        "max",
+        "status",
+        "reason",
+        "flags",
+        "submitted",
+        "due",
+        "hours_late",
+        "sandbox",
+        "seed",
+    ]
     tmp = csv_path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
@@ -669,8 +883,8 @@ def _read_csv(path: Path) -> dict[str, dict]:
         return {}
 
 
-def _gradebook_points(rnd: Round) -> dict[str, dict[str, float]]:
-    """Every student with a submission of the chapter in the gradebook: their score per graded test."""
+def _gradebook_standings(rnd: Round) -> dict[str, dict]:
+    """Every student with a submission of the chapter in the gradebook: what ``_standing`` says of it."""
     from nbgrader.api import Gradebook, MissingEntry
 
     points = {}
@@ -680,7 +894,7 @@ def _gradebook_points(rnd: Round) -> dict[str, dict[str, float]]:
         except MissingEntry:
             return {}
         for sub in submissions:
-            points[sub.student.id] = _scores(sub)
+            points[sub.student.id] = _standing(sub)
     return points
 
 
@@ -695,6 +909,12 @@ def _report(rnd: Round, start: float, csv_path: Path, echo, keep: bool) -> tuple
         f"graded {len(rows)} submission(s) of {rnd.chapter} in {seconds:.0f} s with {rnd.jobs} job(s) "
         f"({seconds / max(1, len(rows)):.1f} s each): " + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
     )
+    late = [r for r in rows.values() if r.seconds_late > 0]
+    if late:
+        echo(
+            f"late: {len(late)} submission(s), {sum(r.penalty for r in late):g} point(s) of late penalties "
+            "(LateSubmissionPlugin; the CSV has each one)"
+        )
     echo(
         f"hidden-test seed: fingerprint {rnd.seed_fingerprint}"
         + (" (the PUBLIC default: set AIECOURSE_HIDDEN_SEED)" if rnd.public_seed else "")

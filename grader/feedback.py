@@ -109,14 +109,18 @@ def summary_html(
     rows: list[dict],
     notes: list[str],
     flags: list[str],
+    late: str = "",
 ) -> str:
-    """The block at the top of a feedback page. ``rows``: dicts with test, result, points, max, message."""
+    """The block at the top of a feedback page. ``rows``: dicts with test, result, points, max, message;
+    ``late``: a sentence on the submission time against the due date."""
     parts = [
         STYLE,
         '<div class="aiecourse-summary">',
         f"<h2>{_e(chapter)}: feedback for {_e(student)}</h2>",
         f"<p><b>Score: {score:g} / {max_score:g}</b> &middot; status: <b>{_e(status)}</b></p>",
     ]
+    if late:
+        parts.append(f"<p>{_e(late)}</p>")
     if reason:
         parts.append(f"<p>{_e(reason[:1].upper() + reason[1:])}.</p>")
     if rows:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from traitlets import Integer
+from traitlets import Bool, Integer, Unicode
 from traitlets.config import LoggingConfigurable
 
 from .notebooks import SOLUTIONS, nbgrader_meta
@@ -44,6 +44,14 @@ class SubmissionIntake(LoggingConfigurable):
     max_notebook_bytes = Integer(512 * 2**20, help="a notebook file larger than this is not read (invalid)").tag(
         config=True
     )
+    archive_file_times = Bool(
+        True,
+        help="an LMS archive whose file names carry no time: each submission's time is its file's time in the "
+        "archive (Canvas and Moodle keep the submission time there); ignored when every file has the same time",
+    ).tag(config=True)
+    archive_timezone = Unicode(
+        "UTC", help="the zone of the times in an LMS archive (a zip stores local times without a zone)"
+    ).tag(config=True)
 
 
 @dataclass
@@ -51,7 +59,8 @@ class Submission:
     student: str
     candidates: list[Path] = field(default_factory=list)  # the student's notebook files
     names: dict[Path, str] = field(default_factory=dict)  # each candidate's name as submitted
-    timestamp: str | None = None
+    timestamp: str | None = None  # when it was submitted, UTC (nbgrader's timestamp.txt format)
+    timestamp_from: str = ""  # where that time was read: timestamp.txt, the file name, the archive, ...
     secret: str | None = None  # nbgrader's submission_secret.txt (hub exchange): release_feedback needs it
     problem: str | None = None  # why it cannot be graded (status "invalid")
     notes: list[str] = field(default_factory=list)  # what the learner should know (renamed, cells put back, ...)
@@ -117,6 +126,42 @@ def _timestamp_in(folder: Path) -> str | None:
     return stamp.read_text().strip() or None if stamp.is_file() else None
 
 
+def utc_timestamp(text: str) -> str:
+    """``text`` (any time nbgrader reads, e.g. ``2026-12-01 17:00:00 Europe/Paris``) as nbgrader writes
+    ``timestamp.txt``: UTC; a time without a zone is taken as UTC. Raises ValueError if it is no time."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        moment = parse_utc(text.strip())
+    except (ValueError, OverflowError, TypeError) as e:
+        raise ValueError(f"{text!r} is not a time nbgrader can read (e.g. 2026-12-01 17:00:00 UTC)") from e
+    if moment is None:
+        raise ValueError(f"{text!r} is not a time")
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def _archive_file_times(archive: Path, extracted: Path, zone: str) -> dict[Path, str]:
+    """Each file of a zip archive (top level, as nbgrader's extractor lays it out) with its time in the
+    archive, in UTC."""
+    import datetime
+    import zipfile
+    from zoneinfo import ZoneInfo
+
+    if not zipfile.is_zipfile(archive):
+        return {}
+    folder = extracted / Path(archive.name).stem
+    tz = ZoneInfo(zone)
+    times = {}
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            local = datetime.datetime(*info.date_time, tzinfo=tz)
+            utc = local.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            times[(folder / info.filename).resolve()] = utc.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    return times
+
+
 def _secret_in(folder: Path) -> str | None:
     secret = folder / "submission_secret.txt"  # kept byte for byte: nbgrader hashes it to name the feedback
     return secret.read_text() or None if secret.is_file() else None
@@ -140,8 +185,12 @@ def find_submissions(
         subs, warnings, seen = [], [], set()
         for student_dir in sorted(nbgrader_style):
             folder = student_dir / chapter
+            stamp = _timestamp_in(folder)
             sub = Submission(
-                safe_student_id(student_dir.name), timestamp=_timestamp_in(folder), secret=_secret_in(folder)
+                safe_student_id(student_dir.name),
+                timestamp=stamp,
+                timestamp_from="timestamp.txt" if stamp else "",
+                secret=_secret_in(folder),
             )
             if sub.student in seen:
                 warnings.append(f"student folder {student_dir.name!r}: its safe id {sub.student!r} is taken; skipped")
@@ -191,6 +240,12 @@ def _from_archive(archive: Path, chapter: str, config, workdir: Path | None) -> 
     (base / "archive").mkdir()
     shutil.copy(archive, base / "archive" / archive.name)
     extractor.extract(str(base / "archive"), str(base / "extracted"))
+    intake_config = SubmissionIntake(config=config)
+    file_times = (
+        _archive_file_times(archive, base / "extracted", intake_config.archive_timezone)
+        if intake_config.archive_file_times
+        else {}
+    )
     per_student: dict[str, dict] = {}
     warnings = []
     for path in sorted((base / "extracted").rglob("*")):
@@ -205,7 +260,8 @@ def _from_archive(archive: Path, chapter: str, config, workdir: Path | None) -> 
             )
             continue
         entry = per_student.setdefault(
-            safe_student_id(info["student_id"]), {"notebooks": {}, "files": [], "stamp": None}
+            safe_student_id(info["student_id"]),
+            {"notebooks": {}, "files": [], "stamp": None, "from": "", "file_time": None},
         )
         entry["files"].append(path.name)
         stamp = info.get("timestamp")
@@ -215,6 +271,11 @@ def _from_archive(archive: Path, chapter: str, config, workdir: Path | None) -> 
             except ValueError:
                 warnings.append(f"{path.name}: unreadable timestamp {stamp!r}; ignored")
                 stamp = None
+        if stamp:
+            entry["from"] = "the file name in the archive"
+        file_time = file_times.get(path.resolve())
+        if path.suffix == ".ipynb" and file_time and (entry["file_time"] is None or file_time > entry["file_time"]):
+            entry["file_time"] = file_time
         if path.suffix == ".ipynb":
             file_id = Path(info.get("file_id") or path.name).stem + ".ipynb"
             old = entry["notebooks"].get(file_id)
@@ -222,10 +283,23 @@ def _from_archive(archive: Path, chapter: str, config, workdir: Path | None) -> 
                 entry["notebooks"][file_id] = (path, stamp)
         if stamp and (entry["stamp"] is None or stamp > entry["stamp"]):
             entry["stamp"] = stamp
+    # Times of the files in the archive, where the names carry none: only if they differ (an archive made
+    # by hand, or by an LMS that writes the download time, gives every file the same time)
+    by_file = {e["file_time"] for e in per_student.values() if e["stamp"] is None and e["file_time"]}
+    use_file_times = len(by_file) > 1 or (len(by_file) == 1 and len(per_student) == 1)
+    if by_file and not use_file_times:
+        warnings.append(
+            "every notebook in the archive has the same file time: not used as the submission time "
+            "(give the times with --submitted-at if the due date matters)"
+        )
     subs = []
     for student in sorted(per_student):
         entry = per_student[student]
-        sub = Submission(student, timestamp=entry["stamp"])
+        stamp, source = entry["stamp"], entry["from"]
+        if stamp is None and use_file_times and entry["file_time"]:
+            stamp = entry["file_time"]
+            source = f"the notebook's file time in the archive ({intake_config.archive_timezone})"
+        sub = Submission(student, timestamp=stamp, timestamp_from=source if stamp else "")
         named = {path: file_id for file_id, (path, _) in entry["notebooks"].items()}
         _choose(sub, sorted(named, key=lambda p: named[p]), entry["files"], names=named)
         subs.append(sub)

@@ -106,3 +106,8 @@ c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHi
 c.FileNameCollectorPlugin.named_regexp = (
     r".*_(?P<student_id>[A-Za-z0-9.@+-]+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>[^/]+)$"
 )
+
+# `nbgrader release_feedback` (and the formgrader's button) hands back every page a student can fetch and
+# names, with the reason, each one graded from a folder or an LMS archive, instead of stopping the whole
+# release on the first missing timestamp.txt (grader/exchange.py).
+c.ExchangeFactory.release_feedback = "grader.exchange.ReleaseFeedback"

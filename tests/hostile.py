@@ -493,20 +493,29 @@ except OSError as e:
         ),
         Expect("graded", []),
     )
+    # The bomb forks from a small Python of its own: forking the kernel itself (PyTorch loaded) is slow
+    # enough on a loaded machine for the cell's time limit to stop the bomb before the process limit does.
+    # The bomb forks from a small Python of its own: forking the kernel itself (PyTorch loaded) is slow
+    # enough on a loaded machine for the cell's time limit to stop the bomb before the process limit does.
     c["forkbomb"] = (
         _attack(
-            """
-import os, time
+            f"""
+import subprocess, sys
+BOMB = '''
+import os, time  # {MARKER}-{token}
 n = 0
 try:
     while n < 100_000:
         if os.fork() == 0:
+            os.close(1), os.close(2)  # the parent's output pipe must close when the parent ends
             time.sleep(600)
             os._exit(0)
         n += 1
     print("NO PROCESS LIMIT")
 except OSError as e:
-    print("fork bomb stopped after", n, "processes:", type(e).__name__)"""
+    print("fork bomb stopped after", n, "processes:", type(e).__name__)
+'''
+print(subprocess.run([sys.executable, "-c", BOMB], capture_output=True, text=True).stdout)"""
         ),
         Expect("graded", []),
     )

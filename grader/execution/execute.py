@@ -277,6 +277,10 @@ class GuardedExecute(Execute):
         self._truncated = set()
         self._kernel_pgid = None
         self._guard_ready = not self.guard
+        if self._seed() is None:  # the formgrader's log and plain `nbgrader autograde` say it too
+            from ..seed import seed_in_use, warning
+
+            self.log.warning(warning(seed_in_use(None)))
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except DeadKernelError:
