@@ -45,7 +45,7 @@ from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Enum, Integer, Unicode
 
 from . import bubblewrap
 from . import guard as kernel_guard
@@ -139,6 +139,12 @@ class GuardedExecute(Execute):
     # A cell that floods or blocks IOPub must not end the whole submission. Configurable like nbclient's
     # own trait, so that the course config's `c.Execute.raise_on_iopub_timeout = False` is understood.
     raise_on_iopub_timeout = Bool(False, help="stop the notebook when IOPub times out (never here)").tag(config=True)
+    # Once the last cell has answered, every output is in: nothing the kernel does afterwards can change a
+    # grade, and its processes are killed with it anyway (``preprocess``). nbclient's default, a graceful
+    # shutdown, waits about 2 s per submission for the kernel (torch, matplotlib, its atexit hooks) to exit.
+    shutdown_kernel = Enum(
+        ["graceful", "immediate"], default_value="immediate", help="how the kernel stops after the last cell"
+    ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
