@@ -33,3 +33,16 @@ def test_encode_stories_puts_an_end_of_text_after_each_story():
     assert ids.dtype == torch.long and ids.dim() == 1
     assert (ids == tok.eot_id).sum() == 2 and ids[-1] == tok.eot_id
     assert tok.decode(ids.tolist()).count("Mia ran.") == 1
+
+
+def test_check_earlier_names_the_earlier_exercise_that_fails():
+    from aiecourse.checks import check_earlier
+
+    check_earlier("generate", {"sample_next_token": lambda: True, "top_k_filter": lambda: torch.tensor(True)})
+    for broken in (lambda: False, lambda: 1 / 0, lambda: torch.tensor(False)):
+        with pytest.raises(AssertionError) as failure:
+            check_earlier("generate", {"sample_next_token": lambda: True, "top_k_filter": broken})
+        assert str(failure.value) == (
+            "generate uses your top_k_filter, which fails its own test above: fix top_k_filter first "
+            "(this test cannot judge generate until then)"
+        )

@@ -25,6 +25,7 @@ import torch
 __all__ = [
     "check",
     "check_close",
+    "check_earlier",
     "check_equal",
     "check_frequencies",
     "check_raises",
@@ -208,6 +209,25 @@ def check_raises(fn, exception: type[BaseException], what: str, match: str | Non
     except _Exception as e:  # noqa: BLE001 - the learner's code may raise anything
         raise _AssertionError(f"{what}: expected {exception.__name__}, got {_type(e).__name__}: {e}") from None
     raise _AssertionError(f"{what}: expected {exception.__name__}, but nothing was raised")
+
+
+def check_earlier(user: str, earlier: dict) -> None:
+    """Fail first, and say so, when an earlier exercise that ``user`` builds on does not work yet.
+
+    ``earlier`` maps the name of each earlier function to a call that returns True when it works (a few
+    inputs against a reference); a call that returns False or raises counts as not working. Without this,
+    a bug in the earlier exercise would show up as a puzzling failure of ``user``'s test.
+    """
+    for name, works in earlier.items():
+        try:
+            ok = _truth(works())
+        except _Exception:  # noqa: BLE001 (any error in the learner's code means it is not working yet)
+            ok = False
+        if not ok:
+            raise _AssertionError(
+                f"{user} uses your {name}, which fails its own test above: fix {name} first "
+                f"(this test cannot judge {user} until then)"
+            )
 
 
 def frequency_margin(probs, n: int, failure_prob: float = 1e-9) -> float:
