@@ -46,3 +46,36 @@ def test_check_earlier_names_the_earlier_exercise_that_fails():
             "generate uses your top_k_filter, which fails its own test above: fix top_k_filter first "
             "(this test cannot judge generate until then)"
         )
+
+
+def test_calling_says_what_was_called_what_it_raised_and_where():
+    from aiecourse.checks import calling
+
+    model = GPT(GPTConfig(vocab_size=50, n_positions=16, n_layers=1, n_heads=2, d_model=8)).eval()
+
+    def generate(m, ids):
+        flat = ids[0]
+        return m(flat)  # (T,) where the model takes (B, T)
+
+    with pytest.raises(AssertionError) as failure:
+        with calling("generate(model, prompt (1, 3))", hint="the model takes ids of shape (B, T)"):
+            generate(model, torch.tensor([[1, 2, 3]]))
+    message = str(failure.value)
+    assert message.startswith("generate(model, prompt (1, 3)) failed in your ")
+    assert "generate, at `return m(flat)" in message and "inside GPT.forward: ValueError:" in message
+    assert message.endswith(". the model takes ids of shape (B, T)")
+
+    def no_grad_wrapped():
+        with torch.no_grad():
+            return torch.cat([torch.zeros(1, 2), torch.zeros(2)])
+
+    with pytest.raises(
+        AssertionError, match=r"^f\(\) failed in your .*no_grad_wrapped, at `return torch.cat.*RuntimeError"
+    ):
+        with calling("f()"):
+            no_grad_wrapped()
+    with pytest.raises(AssertionError, match="^a check's own message$"):  # a check's failure passes as it is
+        with calling("f()"):
+            raise AssertionError("a check's own message")
+    with calling("f()"):
+        pass

@@ -18,12 +18,14 @@ from __future__ import annotations
 import math
 import os
 import sys
+import traceback
 import types
 
 import torch
 
 __all__ = [
     "check",
+    "calling",
     "check_close",
     "check_earlier",
     "check_equal",
@@ -84,6 +86,11 @@ _bool, _float, _int, _tuple, _type, _isinstance, _len, _repr = bool, float, int,
 _sorted, _set, _min = sorted, set, min
 _AssertionError = AssertionError
 _Exception = Exception
+_walk_tb = traceback.walk_tb
+_getline = __import__("linecache").getline
+_dirname, _sep = os.path.dirname, os.sep
+# Code in these folders is not the learner's: a failure's "where" skips it to find the learner's line.
+_LIBRARY_DIRS = (_dirname(torch.__file__) + _sep, _dirname(__file__) + _sep, _dirname(os.__file__) + _sep)
 
 
 def _read_seed() -> int:
@@ -228,6 +235,40 @@ def check_earlier(user: str, earlier: dict) -> None:
                 f"{user} uses your {name}, which fails its own test above: fix {name} first "
                 f"(this test cannot judge {user} until then)"
             )
+
+
+def _frame_place(frame, lineno: int) -> tuple[str, str]:
+    code = frame.f_code
+    line = _getline(code.co_filename, lineno).strip()
+    return getattr(code, "co_qualname", code.co_name), (f"`{line}`" if line else f"line {lineno}")
+
+
+class calling:  # a context manager, named like one: ``with calling("f(x)"):``
+    """``with calling(what, hint):`` turns an error raised by the learner's code in the block into a
+    failure that says what was called, what it raised, and where: the line of the learner's function it
+    came from, and the function it was raised in if that is another one. An AssertionError (a check's own
+    failure) passes as it is."""
+
+    def __init__(self, what: str, hint: str = ""):
+        self.what, self.hint = what, hint
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if kind is None or not _isinstance(error, _Exception) or _isinstance(error, _AssertionError):
+            return False
+        frames = [(f, n) for f, n in _walk_tb(tb)][1:]  # the first frame is the block's own
+        mine = [(f, n) for f, n in frames if not f.f_code.co_filename.startswith(_LIBRARY_DIRS)]
+        where = ""
+        if mine:  # the learner's function the block called, and the line in it the error came from
+            name, line = _frame_place(*mine[0])
+            where = f" in your {name}, at {line}"
+            if frames[-1][0] is not mine[0][0]:
+                inner, _ = _frame_place(*frames[-1])
+                where += f", inside {inner}"
+        message = f"{self.what} failed{where}: {_type(error).__name__}: {error}"
+        raise _AssertionError(message + (f". {self.hint}" if self.hint else "")) from None
 
 
 def frequency_margin(probs, n: int, failure_prob: float = 1e-9) -> float:
