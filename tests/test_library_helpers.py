@@ -77,5 +77,14 @@ def test_calling_says_what_was_called_what_it_raised_and_where():
     with pytest.raises(AssertionError, match="^a check's own message$"):  # a check's failure passes as it is
         with calling("f()"):
             raise AssertionError("a check's own message")
+    with pytest.raises(
+        AssertionError, match=r"^f\(\) failed in your .*, at `raise NotImplementedError\(\)`: NotImplementedError$"
+    ):
+        with calling("f()"):
+            not_written()
     with calling("f()"):
         pass
+
+
+def not_written():
+    raise NotImplementedError()

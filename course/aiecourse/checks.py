@@ -267,7 +267,8 @@ class calling:  # a context manager, named like one: ``with calling("f(x)"):``
             if frames[-1][0] is not mine[0][0]:
                 inner, _ = _frame_place(*frames[-1])
                 where += f", inside {inner}"
-        message = f"{self.what} failed{where}: {_type(error).__name__}: {error}"
+        text = f"{error}"
+        message = f"{self.what} failed{where}: {_type(error).__name__}" + (f": {text}" if text else "")
         raise _AssertionError(message + (f". {self.hint}" if self.hint else "")) from None
 
 
