@@ -187,6 +187,46 @@ def test_device_helper(monkeypatch):
             aiecourse.get_device("cuda")
 
 
+@pytest.fixture
+def restore_threads():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_set_threads_one_cpu_thread_by_default(monkeypatch, capsys, restore_threads):
+    monkeypatch.delenv("AIECOURSE_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    torch.set_num_threads(2)
+    assert aiecourse.set_threads(torch.device("cpu")) == 1
+    assert torch.get_num_threads() == 1
+    line = capsys.readouterr().out
+    assert line.count("\n") == 1 and "1 CPU thread" in line and "AIECOURSE_THREADS" in line
+    assert aiecourse.describe(torch.device("cpu")) == "cpu (1 thread)"
+
+
+def test_set_threads_respects_the_environment(monkeypatch, capsys, restore_threads):
+    monkeypatch.setenv("AIECOURSE_THREADS", "2")
+    assert aiecourse.set_threads("cpu") == 2 and torch.get_num_threads() == 2
+    assert "2 CPU threads (as AIECOURSE_THREADS asks)" in capsys.readouterr().out
+    monkeypatch.delenv("AIECOURSE_THREADS")
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # PyTorch read it at start-up: set_threads leaves the count alone
+    torch.set_num_threads(3)
+    assert aiecourse.set_threads("cpu") == 3 and torch.get_num_threads() == 3
+    assert "as OMP_NUM_THREADS asks" in capsys.readouterr().out
+    for bad in ("0", "two"):
+        monkeypatch.setenv("AIECOURSE_THREADS", bad)
+        with pytest.raises(ValueError, match="AIECOURSE_THREADS"):
+            aiecourse.set_threads("cpu")
+
+
+def test_set_threads_leaves_a_gpu_alone(capsys, restore_threads):
+    torch.set_num_threads(2)
+    assert aiecourse.set_threads(torch.device("cuda")) is None  # no CUDA needed: nothing is touched
+    assert aiecourse.set_threads("mps") is None
+    assert torch.get_num_threads() == 2 and capsys.readouterr().out == ""
+
+
 def test_gpt2_loader_matches_transformers_offline(tmp_path):
     pytest.importorskip("transformers", reason="the [hf] extra is not installed")
     from transformers import GPT2Config, GPT2LMHeadModel

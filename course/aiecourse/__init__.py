@@ -6,7 +6,7 @@ and never the answer to an exercise.
 
 from . import checks, plots
 from .corpus import load_corpus
-from .device import describe, get_device
+from .device import describe, get_device, set_threads
 from .model import GPT, GPTConfig
 from .tokenizer import Tokenizer
 from .weights import load_bundled, load_checkpoint, load_gpt2, load_tokenizer
@@ -24,5 +24,6 @@ __all__ = [
     "load_gpt2",
     "load_tokenizer",
     "plots",
+    "set_threads",
 ]
 __version__ = "0.1.0"

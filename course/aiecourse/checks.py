@@ -18,13 +18,16 @@ from __future__ import annotations
 import math
 import os
 import sys
+import traceback
 import types
 
 import torch
 
 __all__ = [
     "check",
+    "calling",
     "check_close",
+    "check_earlier",
     "check_equal",
     "check_frequencies",
     "check_raises",
@@ -83,6 +86,11 @@ _bool, _float, _int, _tuple, _type, _isinstance, _len, _repr = bool, float, int,
 _sorted, _set, _min = sorted, set, min
 _AssertionError = AssertionError
 _Exception = Exception
+_walk_tb = traceback.walk_tb
+_getline = __import__("linecache").getline
+_dirname, _sep = os.path.dirname, os.sep
+# Code in these folders is not the learner's: a failure's "where" skips it to find the learner's line.
+_LIBRARY_DIRS = (_dirname(torch.__file__) + _sep, _dirname(__file__) + _sep, _dirname(os.__file__) + _sep)
 
 
 def _read_seed() -> int:
@@ -208,6 +216,60 @@ def check_raises(fn, exception: type[BaseException], what: str, match: str | Non
     except _Exception as e:  # noqa: BLE001 - the learner's code may raise anything
         raise _AssertionError(f"{what}: expected {exception.__name__}, got {_type(e).__name__}: {e}") from None
     raise _AssertionError(f"{what}: expected {exception.__name__}, but nothing was raised")
+
+
+def check_earlier(user: str, earlier: dict) -> None:
+    """Fail first, and say so, when an earlier exercise that ``user`` builds on does not work yet.
+
+    ``earlier`` maps the name of each earlier function to a call that returns True when it works (a few
+    inputs against a reference); a call that returns False or raises counts as not working. Without this,
+    a bug in the earlier exercise would show up as a puzzling failure of ``user``'s test.
+    """
+    for name, works in earlier.items():
+        try:
+            ok = _truth(works())
+        except _Exception:  # noqa: BLE001 (any error in the learner's code means it is not working yet)
+            ok = False
+        if not ok:
+            raise _AssertionError(
+                f"{user} uses your {name}, which fails its own test above: fix {name} first "
+                f"(this test cannot judge {user} until then)"
+            )
+
+
+def _frame_place(frame, lineno: int) -> tuple[str, str]:
+    code = frame.f_code
+    line = _getline(code.co_filename, lineno).strip()
+    return getattr(code, "co_qualname", code.co_name), (f"`{line}`" if line else f"line {lineno}")
+
+
+class calling:  # a context manager, named like one: ``with calling("f(x)"):``
+    """``with calling(what, hint):`` turns an error raised by the learner's code in the block into a
+    failure that says what was called, what it raised, and where: the line of the learner's function it
+    came from, and the function it was raised in if that is another one. An AssertionError (a check's own
+    failure) passes as it is."""
+
+    def __init__(self, what: str, hint: str = ""):
+        self.what, self.hint = what, hint
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if kind is None or not _isinstance(error, _Exception) or _isinstance(error, _AssertionError):
+            return False
+        frames = [(f, n) for f, n in _walk_tb(tb)][1:]  # the first frame is the block's own
+        mine = [(f, n) for f, n in frames if not f.f_code.co_filename.startswith(_LIBRARY_DIRS)]
+        where = ""
+        if mine:  # the learner's function the block called, and the line in it the error came from
+            name, line = _frame_place(*mine[0])
+            where = f" in your {name}, at {line}"
+            if frames[-1][0] is not mine[0][0]:
+                inner, _ = _frame_place(*frames[-1])
+                where += f", inside {inner}"
+        text = f"{error}"
+        message = f"{self.what} failed{where}: {_type(error).__name__}" + (f": {text}" if text else "")
+        raise _AssertionError(message + (f". {self.hint}" if self.hint else "")) from None
 
 
 def frequency_margin(probs, n: int, failure_prob: float = 1e-9) -> float:
