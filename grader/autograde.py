@@ -296,6 +296,18 @@ def autograde(
     times = read_submitted_at(submitted_at) if submitted_at is not None else {}
     rnd = _begin(source, chapter, jobs, out, overrides, sandbox)
     rnd.students, rnd.progress, rnd.submitted_at = (list(students) if students else None), progress, times
+    workers = _start_workers(rnd)  # they load nbgrader while this process prepares the assignment
+    try:
+        _prepare_and_grade(rnd, workers, echo)
+    finally:
+        workers.stop()
+    _totals(rnd)
+    _feedback(rnd)
+    csv_path = _write_csv(rnd)
+    return _report(rnd, start, csv_path, echo, keep)
+
+
+def _prepare_and_grade(rnd: Round, workers: _Workers, echo) -> None:
     if not rnd.sandboxed:
         echo(NO_SANDBOX_WARNING)
     seed = hidden.seed_in_use(rnd.config.GuardedExecute.get("hidden_seed"))
@@ -306,11 +318,7 @@ def autograde(
     echo(f"hidden-test seed: fingerprint {rnd.seed_fingerprint} (the same seed gives the same fingerprint)")
     _template(rnd)
     _intake(rnd, echo)
-    _run_and_record(rnd, echo)
-    _totals(rnd)
-    _feedback(rnd)
-    csv_path = _write_csv(rnd)
-    return _report(rnd, start, csv_path, echo, keep)
+    _run_and_record(rnd, workers, echo)
 
 
 def read_submitted_at(source: Path | str | dict[str, str]) -> dict[str, str]:
@@ -389,6 +397,8 @@ def _template(rnd: Round) -> None:
         if (root / "solutions" / chapter).exists():
             shutil.rmtree(root / "solutions" / chapter)
         shutil.copytree(template / "solutions" / chapter, root / "solutions" / chapter)
+    if not (root / "gradebook.db").exists():  # a new course root: the template's gradebook is the same assignment
+        shutil.copy(template / "gradebook.db", root / "gradebook.db")
     if _assignment_signature(root / "gradebook.db", chapter) != _assignment_signature(
         template / "gradebook.db", chapter
     ):
@@ -517,11 +527,8 @@ def _copy_deadline(db: Path, chapter: str, student: str, due, extension) -> None
             gb.update_or_create_submission(chapter, student, extension=extension)
 
 
-def _run_and_record(rnd: Round, echo) -> None:
-    """The workers run nbgrader on each submission (its kernel in the sandbox); this thread alone
-    writes the course's gradebook and ``autograded/``, from what each worker reported."""
-    if not rnd.pending:
-        return
+def _start_workers(rnd: Round) -> _Workers:
+    """``--jobs`` grading processes (fewer when ``--student`` names fewer), started now."""
     limit = float(rnd.config.GuardedExecute.get("submission_timeout", 900)) + 180
     env = {
         **os.environ,
@@ -529,10 +536,19 @@ def _run_and_record(rnd: Round, echo) -> None:
             p for p in [str(REPO_ROOT), str(REPO_ROOT / "course"), os.environ.get("PYTHONPATH", "")] if p
         ),
     }
-    workers = _Workers(min(rnd.jobs, len(rnd.pending)), rnd.chapter, rnd.overrides, env, limit, rnd.log)
+    wanted = min(rnd.jobs, len(rnd.students)) if rnd.students else rnd.jobs
+    workers = _Workers(max(1, wanted), rnd.chapter, rnd.overrides, env, limit, rnd.log)
+    workers.start()
+    return workers
+
+
+def _run_and_record(rnd: Round, workers: _Workers, echo) -> None:
+    """The workers run nbgrader on each submission (its kernel in the sandbox); this thread alone
+    writes the course's gradebook and ``autograded/``, from what each worker reported."""
+    if not rnd.pending:
+        return
     for task in rnd.pending:
         workers.tasks.put(task)
-    workers.start()
     bar = _progress_bar(len(rnd.pending), rnd.progress)
     try:
         for n in range(len(rnd.pending)):
@@ -560,7 +576,6 @@ def _run_and_record(rnd: Round, echo) -> None:
     finally:
         if bar is not None:
             bar.close()
-        workers.stop()
 
 
 def _progress_bar(total: int, enabled: bool | None):
