@@ -50,6 +50,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import intake
 from . import seed as hidden
 from .config import CONFIG, load_config
 from .environment import put_interpreter_on_path
@@ -403,8 +404,6 @@ def _template(rnd: Round) -> None:
         template / "gradebook.db", chapter
     ):
         _generate(root, chapter, f".autograde/{chapter}/release")
-    from . import intake
-
     rnd.info = intake.ChapterInfo(
         chapter,
         nbformat.read(SOLUTIONS / chapter / f"{chapter}.ipynb", as_version=4),
@@ -416,8 +415,6 @@ def _intake(rnd: Round, echo) -> None:
     """Every submission checked and repaired; an invalid one gets its row at once, the others a
     scratch course root of their own (``.autograde/<chapter>/jobs/<student>``)."""
     import nbformat
-
-    from . import intake
 
     chapter, root, template, info = rnd.chapter, rnd.root, rnd.template, rnd.info
     submissions, remarks, layout = intake.find_submissions(rnd.source, chapter, rnd.config, workdir=rnd.work)
@@ -496,11 +493,11 @@ def _submission_times(rnd: Round, submissions, stored: dict, due, echo) -> None:
         if sub.student in rnd.submitted_at:
             sub.timestamp, sub.timestamp_from = rnd.submitted_at[sub.student], "--submitted-at"
         elif not sub.timestamp and sub.student in stored:
-            sub.timestamp = stored[sub.student].strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+            sub.timestamp = stored[sub.student].strftime(intake.TIMESTAMP)
             sub.timestamp_from = "the gradebook (an earlier round)"
     if due is not None:
         untimed = [s.student for s in submissions if not s.timestamp and not s.problem]
-        echo(f"  due date: {due:%Y-%m-%d %H:%M:%S} UTC; submission times from: " + _time_sources(submissions))
+        echo(f"  due date: {intake.shown_utc(due)}; submission times from: " + _time_sources(submissions))
         if untimed:
             echo(
                 f"  note: no submission time for {len(untimed)} student(s) ({', '.join(untimed[:10])}): "
@@ -715,17 +712,13 @@ def _scores(sub) -> dict[str, float]:
     return {g.name: float(g.score or 0) for snb in sub.notebooks for g in snb.grades}
 
 
-def _utc(moment) -> str:
-    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else ""
-
-
 def _standing(sub) -> dict:
     """What the gradebook holds for one submission: points per test, late penalty, times."""
     return {
         "points": _scores(sub),
         "penalty": float(sub.late_submission_penalty or 0.0),
-        "submitted": _utc(sub.timestamp),
-        "due": _utc(sub.duedate),
+        "submitted": intake.shown_utc(sub.timestamp),
+        "due": intake.shown_utc(sub.duedate),
         "seconds_late": float(sub.total_seconds_late),
         "graded": any(
             g.auto_score is not None or g.manual_score is not None for snb in sub.notebooks for g in snb.grades

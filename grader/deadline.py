@@ -57,7 +57,7 @@ def deadline(
     from nbgrader.api import Gradebook
 
     from .config import load_config
-    from .intake import safe_student_id, utc_timestamp
+    from .intake import parse_time, safe_student_id, shown_utc
     from .notebooks import chapters
 
     if chapter not in chapters():
@@ -65,15 +65,13 @@ def deadline(
     if (extension is None) != (not students):
         raise ValueError("--extension and --student go together")
     delta = parse_duration(extension) if extension is not None else None
-    due_utc = utc_timestamp(due) if due else None
+    due_utc = parse_time(due) if due else None
     root = Path(root).resolve()
     course_id = load_config({}, root).CourseDirectory.course_id
     _ensure_assignment(root, chapter)
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", course_id) as gb:
         if due_utc:
-            from nbgrader.utils import parse_utc
-
-            gb.update_or_create_assignment(chapter, duedate=parse_utc(due_utc))
+            gb.update_or_create_assignment(chapter, duedate=due_utc)
         for raw in students or []:
             student = safe_student_id(raw)
             gb.update_or_create_student(student)
@@ -81,10 +79,10 @@ def deadline(
             sub.extension = delta if delta else None
         gb.db.commit()
         assignment = gb.find_assignment(chapter)
-        when = f"{assignment.duedate:%Y-%m-%d %H:%M:%S} UTC" if assignment.duedate else "none"
+        when = shown_utc(assignment.duedate) or "none"
         echo(f"{chapter}: due {when}")
         for sub in sorted(assignment.submissions, key=lambda s: s.student.id):
             if sub.extension:
-                until = f", until {sub.duedate:%Y-%m-%d %H:%M:%S} UTC" if assignment.duedate else ""
+                until = f", until {shown_utc(sub.duedate)}" if assignment.duedate else ""
                 echo(f"  {sub.student.id}: extension {sub.extension}{until}")
     return 0

@@ -126,9 +126,17 @@ def _timestamp_in(folder: Path) -> str | None:
     return stamp.read_text().strip() or None if stamp.is_file() else None
 
 
-def utc_timestamp(text: str) -> str:
-    """``text`` (any time nbgrader reads, e.g. ``2026-12-01 17:00:00 Europe/Paris``) as nbgrader writes
-    ``timestamp.txt``: UTC; a time without a zone is taken as UTC. Raises ValueError if it is no time."""
+TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f UTC"  # how nbgrader writes timestamp.txt
+
+
+def shown_utc(moment) -> str:
+    """A naive UTC time (as nbgrader's gradebook holds it) for a person to read; '' for None."""
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else ""
+
+
+def parse_time(text: str):
+    """``text`` (any time nbgrader reads, e.g. ``2026-12-01 17:00:00 Europe/Paris``) as a naive UTC
+    datetime; a time without a zone is taken as UTC. Raises ValueError if it is no time."""
     from nbgrader.utils import parse_utc
 
     try:
@@ -137,7 +145,12 @@ def utc_timestamp(text: str) -> str:
         raise ValueError(f"{text!r} is not a time nbgrader can read (e.g. 2026-12-01 17:00:00 UTC)") from e
     if moment is None:
         raise ValueError(f"{text!r} is not a time")
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    return moment
+
+
+def utc_timestamp(text: str) -> str:
+    """``text`` (see ``parse_time``) as nbgrader writes ``timestamp.txt``. Raises ValueError if it is no time."""
+    return parse_time(text).strftime(TIMESTAMP)
 
 
 def _archive_file_times(archive: Path, extracted: Path, zone: str) -> dict[Path, str]:
@@ -158,7 +171,7 @@ def _archive_file_times(archive: Path, extracted: Path, zone: str) -> dict[Path,
                 continue
             local = datetime.datetime(*info.date_time, tzinfo=tz)
             utc = local.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-            times[(folder / info.filename).resolve()] = utc.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+            times[(folder / info.filename).resolve()] = utc.strftime(TIMESTAMP)
     return times
 
 

@@ -2,22 +2,39 @@
 
 Used by ``tests/test_autograde.py`` (the real autograde path) and by ``tools/bench_autograde.py``.
 Chapter 02's graded tests and their points are read from its solution notebook (``TESTS``, ``POINTS``).
+``run_nbgrader`` runs plain nbgrader on a course root, for the tests that compare with it.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_output
 
+from grader.environment import with_interpreter_on_path
 from grader.mutation import load_spec
-from grader.notebooks import COURSE, SOLUTIONS, nbgrader_meta
+from grader.notebooks import COURSE, REPO_ROOT, SOLUTIONS, nbgrader_meta
 
 CHAPTER = "02_attention"
+
+
+def run_nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """Plain ``nbgrader ARGS`` on the course root ``root`` with the course's configuration, from the
+    repository root and without the instructor's seed; fails the test, with nbgrader's log, if it fails."""
+    config = REPO_ROOT / "grader" / "nbgrader_config.py"
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--config={config}", f"--CourseDirectory.root={root}"]
+    # nbgrader runs `alembic` to create a gradebook: the interpreter's folder goes on PATH
+    env = with_interpreter_on_path({k: v for k, v in os.environ.items() if k != "AIECOURSE_HIDDEN_SEED"})
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=REPO_ROOT)
+    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
 
 
 def _graded_points() -> dict[str, float]:

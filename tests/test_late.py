@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime
-import os
 import shutil
-import subprocess
-import sys
 import zipfile
 
 import hostile
@@ -27,12 +24,10 @@ from nbgrader.api import Gradebook
 from grader.__main__ import main
 from grader.autograde import autograde, read_submitted_at
 from grader.deadline import parse_duration
-from grader.environment import with_interpreter_on_path
 from grader.intake import find_submissions
 from grader.notebooks import REPO_ROOT
 
 CHAPTER = hostile.CHAPTER
-CONFIG = REPO_ROOT / "grader" / "nbgrader_config.py"
 DUE = "2026-11-20 17:00:00 UTC"
 PLUGIN = {
     "AssignLatePenalties": {"plugin_class": "grader.late.PercentPerDay"},
@@ -56,14 +51,6 @@ def notebook(student):
         wrong = sorted(hostile.load_spec(CHAPTER)["causal_mask"]["mutants"])[0]
         hostile.append_to(nb, "causal_mask", hostile.mutant("causal_mask", wrong))
     return nb
-
-
-def nbgrader(root, *args):
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--config={CONFIG}", f"--CourseDirectory.root={root}"]
-    env = with_interpreter_on_path({k: v for k, v in os.environ.items() if k != "AIECOURSE_HIDDEN_SEED"})
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=REPO_ROOT)
-    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc
 
 
 def nbgrader_layout(folder, secrets=False):
@@ -97,15 +84,15 @@ def plain(tmp_path_factory):
     """Plain nbgrader: generate_assignment, the due date with `nbgrader db`, extensions with its API, autograde."""
     root = tmp_path_factory.mktemp("plain")
     shutil.copytree(REPO_ROOT / "solutions" / CHAPTER, root / "solutions" / CHAPTER)
-    nbgrader(root, "generate_assignment", CHAPTER, "--force")
-    nbgrader(root, "db", "assignment", "add", CHAPTER, f"--duedate={DUE}")
+    hostile.run_nbgrader(root, "generate_assignment", CHAPTER, "--force")
+    hostile.run_nbgrader(root, "db", "assignment", "add", CHAPTER, f"--duedate={DUE}")
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         for student, (_, extension) in SUBMITTED.items():
             gb.update_or_create_student(student)
             if extension:
                 gb.update_or_create_submission(CHAPTER, student, extension=parse_duration(extension))
     nbgrader_layout(root)
-    proc = nbgrader(root, "autograde", CHAPTER, "--force", *PLUGIN_FLAGS)
+    proc = hostile.run_nbgrader(root, "autograde", CHAPTER, "--force", *PLUGIN_FLAGS)
     return {"standings": standings(root / "gradebook.db"), "log": proc.stderr}
 
 
@@ -203,7 +190,7 @@ def test_the_feedback_page_tells_the_late_time_and_penalty(ours):
 def test_release_feedback_hands_back_what_came_through_the_exchange(ours, tmp_path):
     exchange = tmp_path / "exchange"
     exchange.mkdir()
-    proc = nbgrader(ours["hub_root"], "release_feedback", CHAPTER, f"--Exchange.root={exchange}")
+    proc = hostile.run_nbgrader(ours["hub_root"], "release_feedback", CHAPTER, f"--Exchange.root={exchange}")
     released = sorted((exchange / "aiecourse" / "feedback").glob("*.html"))
     assert len(released) == len(SUBMITTED), proc.stderr[-2000:]
     assert "not released through the exchange" not in proc.stderr
@@ -212,7 +199,7 @@ def test_release_feedback_hands_back_what_came_through_the_exchange(ours, tmp_pa
 def test_release_feedback_names_what_did_not_and_the_zip_hands_it_back(ours, tmp_path, capsys):
     exchange = tmp_path / "exchange"
     exchange.mkdir()
-    proc = nbgrader(ours["flat_root"], "release_feedback", CHAPTER, f"--Exchange.root={exchange}")
+    proc = hostile.run_nbgrader(ours["flat_root"], "release_feedback", CHAPTER, f"--Exchange.root={exchange}")
     assert not list((exchange / "aiecourse" / "feedback").glob("*.html"))
     for student in SUBMITTED:
         assert f"feedback for {student} ({CHAPTER}) is not released through the exchange" in proc.stderr, proc.stderr

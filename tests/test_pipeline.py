@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import csv
-import os
 import shutil
-import subprocess
-import sys
 
+import hostile
 import pytest
 
-from grader.environment import with_interpreter_on_path
 from grader.notebooks import REPO_ROOT, notebook_path
 
-CONFIG = REPO_ROOT / "grader" / "nbgrader_config.py"
 CHAPTER = "02_attention"
 
 
-def nbgrader(root, *args):
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--config={CONFIG}", f"--CourseDirectory.root={root}"]
-    env = with_interpreter_on_path(dict(os.environ))  # nbgrader runs `alembic` to create a gradebook
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
-    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc
+nbgrader = hostile.run_nbgrader
 
 
 @pytest.mark.slow
