@@ -147,6 +147,27 @@ def _sys_hooks() -> dict:
     }
 
 
+def preload() -> None:
+    """Import everything the snapshot covers: the packages, every submodule of the course library, the
+    builtin modules and the lazily loaded submodules (imported again, this costs nothing)."""
+    for pkg in PACKAGES:
+        try:
+            mod = importlib.import_module(pkg)
+        except ImportError:
+            continue
+        if pkg == "aiecourse":  # every submodule of the course library, loaded now
+            for info in pkgutil.iter_modules(mod.__path__, prefix="aiecourse."):
+                try:
+                    importlib.import_module(info.name)
+                except Exception:  # noqa: BLE001
+                    pass
+    for name in MODULES + SUBMODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
 class Guard:
     def __init__(self, shell, key: bytes):
         self.shell = shell
@@ -162,22 +183,7 @@ class Guard:
     def _snapshot(self) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for pkg in PACKAGES:
-                try:
-                    mod = importlib.import_module(pkg)
-                except ImportError:
-                    continue
-                if pkg == "aiecourse":  # every submodule of the course library, loaded now
-                    for info in pkgutil.iter_modules(mod.__path__, prefix="aiecourse."):
-                        try:
-                            importlib.import_module(info.name)
-                        except Exception:  # noqa: BLE001
-                            pass
-            for name in MODULES + SUBMODULES:
-                try:
-                    importlib.import_module(name)
-                except ImportError:
-                    pass
+            preload()
             try:  # matplotlib's inline backend registers IPython hooks when first used: before the snapshot
                 plt = importlib.import_module("matplotlib.pyplot")
                 plt.close(plt.figure())

@@ -31,7 +31,8 @@ def _read_key(options: list[str]) -> tuple[str, list[str]]:
     return key, options[:i] + options[i + 2 :]
 
 
-def main(argv: list[str]) -> None:
+def prepare(argv: list[str]) -> tuple[str, list[str]]:
+    """Steps 1 and 2: the guard's key and ipykernel's arguments, with the limits applied and root given up."""
     if "--" not in argv:
         raise SystemExit("usage: python -m grader.execution.kernel [LIMITS] [--key-file F] -- IPYKERNEL_ARGS")
     split = argv.index("--")
@@ -42,7 +43,11 @@ def main(argv: list[str]) -> None:
     # ipykernel exits when its parent's pid is gone, and the grader's pid does not exist inside the
     # sandbox's PID namespace; bwrap's --die-with-parent ends the kernel with the grader instead.
     os.environ.pop("JPY_PARENT_PID", None)
+    return key, kernel_args
 
+
+def start(key: str, kernel_args: list[str]) -> None:
+    """Step 3: ipykernel, with the guard loaded before any cell runs; returns when the kernel ends."""
     from ipykernel.kernelapp import IPKernelApp
 
     sys.argv = [sys.argv[0], *kernel_args]
@@ -59,6 +64,10 @@ def main(argv: list[str]) -> None:
 
         guard.install(app.shell, key)
     app.start()
+
+
+def main(argv: list[str]) -> None:
+    start(*prepare(argv))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ Sandboxed, the manager
 - interrupts the kernel with an ``interrupt_request`` message (a signal to ``bwrap`` would not
   reach the kernel inside its PID namespace);
 - removes the folder when the kernel is gone.
+
+With ``forked``, the sandbox is the same but the kernel in it is forked from a zygote that has already
+imported everything a kernel needs (``grader.execution.zygote``), instead of a fresh Python.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class SandboxKernelManager(AsyncKernelManager):
     """Starts the notebook's Python kernel through the launcher, in a bubblewrap sandbox when ``sandboxed``."""
 
     sandboxed = Bool(True).tag(config=False)
+    forked = Bool(False).tag(config=False)  # fork the kernel from this process's zygote (grader.execution.zygote)
     limits = Instance(Limits, args=()).tag(config=False)
     guard_key = Unicode("").tag(config=False)
     files = List().tag(config=False)  # host files bound read-only into the kernel's working folder
@@ -53,7 +57,22 @@ class SandboxKernelManager(AsyncKernelManager):
     async def _async_pre_start_kernel(self, **kw):
         if self.sandboxed and self._socket_dir is None:
             self._prepare_sandbox()
-        return await super()._async_pre_start_kernel(**kw)
+        cmd, kw = await super()._async_pre_start_kernel(**kw)
+        if self.sandboxed and self.forked:
+            cmd = self._forked_command(cmd, kw.get("env") or {})
+        return cmd, kw
+
+    def _forked_command(self, cmd: list[str], env: dict[str, str]) -> list[str]:
+        """The same sandbox, with the holder in it instead of the launcher, and the zygote ready to fork the
+        kernel into it; ``cmd`` unchanged when this process has no zygote."""
+        from . import zygote
+
+        source = zygote.shared(env)
+        if source is None:
+            return cmd
+        entry = self._socket_dir / "entry.sock"
+        source.spawn(entry, self._launcher_argv, env, bubblewrap.SCRATCH)
+        return [*self._sandbox_prefix, self._python, "-I", "-S", str(zygote.HOLDER), str(entry)]
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
@@ -77,7 +96,9 @@ class SandboxKernelManager(AsyncKernelManager):
         sandbox = bubblewrap.Sandbox(
             self._socket_dir, [Path(f) for f in self.files], self.scratch_bytes, self.tmp_bytes
         )
-        return [*bubblewrap.command(sandbox), cmd[0], "-m", LAUNCHER, *ours, "--", *cmd[i + 1 :]]
+        self._sandbox_prefix, self._python = bubblewrap.command(sandbox), cmd[0]
+        self._launcher_argv = [*ours, "--", *cmd[i + 1 :]]
+        return [*self._sandbox_prefix, cmd[0], "-m", LAUNCHER, *self._launcher_argv]
 
     async def _async_interrupt_kernel(self) -> None:
         if not self.sandboxed:

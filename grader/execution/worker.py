@@ -72,8 +72,21 @@ def grade(root: Path, chapter: str, student: str, overrides: dict) -> dict:
     return result
 
 
+def _start_zygote(overrides: dict) -> None:
+    """Start the kernels' zygote now, while the round prepares the assignment: its imports take seconds."""
+    from ..config import load_config
+    from .execute import GuardedExecute
+
+    guarded = GuardedExecute(config=load_config(overrides))
+    if guarded.sandbox and guarded.fork_kernels:
+        from . import zygote
+
+        zygote.prestart(guarded.kernel_env())
+
+
 def main() -> None:
     chapter, overrides = sys.argv[1], json.loads(sys.argv[2])
+    _start_zygote(overrides)
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nbgrader's prints must not reach the protocol
     sys.stdout = sys.stderr
