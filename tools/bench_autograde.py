@@ -1,6 +1,6 @@
 """Benchmark of ``python -m grader autograde`` on a generated class of chapter 02 (not a test).
 
-    python tools/bench_autograde.py [--n 50] [--jobs 2] [--no-sandbox] [--out DIR]      # against nbgrader
+    python tools/bench_autograde.py [--n 50] [--jobs 2] [--no-sandbox] [--nbgrader-forked] [--out DIR]  # vs nbgrader
     python tools/bench_autograde.py --profile K [--n K]                                 # where the time goes
     python tools/bench_autograde.py --jobs-sweep [--n 50] [--jobs 1 2] [--baseline 10]  # the older mode
     python tools/bench_autograde.py --sandbox-ab [--n 50] [--jobs 2] [--repeat 3]
@@ -19,7 +19,10 @@ writes feedback pages too); then the same notebooks by ``python -m grader autogr
 last ``--jobs`` value, default 2) into another course root. Prints seconds per submission,
 submissions per minute, the ratio of the rates (ours / nbgrader's, with and without nbgrader's
 feedback), the time projected for 200 submissions, and whether both gradebooks (read with nbgrader's
-Gradebook API) give every student the same total. Writes ``artifacts/bench_autograde.json``
+Gradebook API) give every student the same total. Our round forks its kernels from a zygote
+(``grader.execution.zygote``); nbgrader's kernels start fresh, as the course's config has it;
+``--nbgrader-forked`` also grades the class with plain nbgrader and forked kernels
+(``--GuardedExecute.fork_kernels=True``). Writes ``artifacts/bench_autograde.json``
 (``"mode": "vs-nbgrader"``; the older mode's keys are written by ``--jobs-sweep``).
 
 ``--profile K``: K submissions graded in this process as a worker grades them
@@ -202,6 +205,13 @@ def vs_nbgrader(args, work: Path, kinds: dict[str, str]) -> int:
     nb_feedback, _ = _nbgrader(["generate_feedback", CHAPTER, "--force"], nbroot)
     load["after nbgrader"] = os.getloadavg()
     print(f"  autograde {nb_auto:.0f} s, generate_feedback {nb_feedback:.0f} s", flush=True)
+    nb_forked = None
+    if args.nbgrader_forked and not args.no_sandbox:
+        print("plain nbgrader, sequential, forked kernels (--GuardedExecute.fork_kernels=True) ...", flush=True)
+        nb_forked, _ = _nbgrader(
+            ["autograde", CHAPTER, "--force", sandbox, "--GuardedExecute.fork_kernels=True"], nbroot
+        )
+        print(f"  autograde {nb_forked:.0f} s", flush=True)
 
     ours_root = work / "course-ours"
     cmd = [sys.executable, "-m", "grader", "autograde", str(work / "class"), "--chapter", CHAPTER]
@@ -249,6 +259,7 @@ def vs_nbgrader(args, work: Path, kinds: dict[str, str]) -> int:
             "threads_per_kernel": "library default",
         },
         "nbgrader_autograde_and_feedback": rates(nb_auto + nb_feedback),
+        "nbgrader_autograde_forked_kernels": rates(nb_forked) if nb_forked else None,
         "ours": {
             **rates(ours),
             "command": f"python -m grader autograde --jobs {jobs} (feedback included)",
@@ -257,6 +268,9 @@ def vs_nbgrader(args, work: Path, kinds: dict[str, str]) -> int:
         },
         "ratio_ours_over_nbgrader_autograde": round(nb_auto / ours, 2),
         "ratio_ours_over_nbgrader_autograde_and_feedback": round((nb_auto + nb_feedback) / ours, 2),
+        "ratio_ours_over_nbgrader_forked_and_feedback": round((nb_forked + nb_feedback) / ours, 2)
+        if nb_forked
+        else None,
         "worker_seconds_per_submission_median": round(statistics.median(per_student), 2) if per_student else None,
         "same_totals": not differ and len(totals["ours"]) == len(totals["nbgrader"]) == n,
         "different_totals": differ,
@@ -361,7 +375,7 @@ def profile(args, work: Path, kinds: dict[str, str]) -> int:
     G.start_new_kernel_client = _wrap(
         G.start_new_kernel_client,
         spans,
-        "kernel: wait until ready (ipykernel; the guard imports torch, numpy, aiecourse, matplotlib)",
+        "kernel: wait until ready (ipykernel, the guard's snapshot; a fresh kernel also imports torch, matplotlib...)",
     )
     G._cleanup_kernel = _wrap(G._cleanup_kernel, spans, "kernel: shut down")
     G._request = _wrap(G._request, spans, "guard requests (before/after/mark)")
@@ -390,6 +404,15 @@ def profile(args, work: Path, kinds: dict[str, str]) -> int:
     NbGraderAPI.__init__ = _wrap(NbGraderAPI.__init__, spans, "NbGraderAPI(config)")
     cfg.load_config = _wrap(cfg.load_config, spans, "load_config")
     per_submission = []
+    overrides = {"GuardedExecute": {"threads": 1, "sandbox": not args.no_sandbox, "fork_kernels": not args.no_sandbox}}
+    once = {}
+    if not args.no_sandbox:  # as a round's worker: its zygote starts before the first submission
+        from grader.execution import zygote
+
+        start = time.perf_counter()
+        zygote.shared(ex.GuardedExecute(config=cfg.load_config(overrides)).kernel_env())
+        once["zygote: start, imports and probe (once per worker)"] = round(time.perf_counter() - start, 3)
+        spans.clear()
     students = sorted(kinds)[: args.profile]
     for student in students:
         task = root / "jobs" / student
@@ -399,7 +422,7 @@ def profile(args, work: Path, kinds: dict[str, str]) -> int:
         shutil.copytree(template / "solutions", task / "solutions")
         shutil.copy(work / "class" / f"{student}.ipynb", target / f"{CHAPTER}.ipynb")
         start = time.perf_counter()
-        worker.grade(task, CHAPTER, student, {"GuardedExecute": {"threads": 1, "sandbox": not args.no_sandbox}})
+        worker.grade(task, CHAPTER, student, overrides)
         per_submission.append(time.perf_counter() - start)
         print(f"{student} ({kinds[student]}): {per_submission[-1]:.1f} s", flush=True)
     n = len(students)
@@ -413,6 +436,7 @@ def profile(args, work: Path, kinds: dict[str, str]) -> int:
         "mix": [kinds[s] for s in students],
         "load_average": os.getloadavg(),
         "seconds_per_submission": table,
+        "seconds_once": once,
     }
     print(json.dumps(report, indent=1))
     (ROOT / "artifacts").mkdir(exist_ok=True)
@@ -435,6 +459,11 @@ def main() -> int:
         "--profile", type=int, default=0, metavar="K", help="where the time goes, over K submissions in this process"
     )
     parser.add_argument("--no-sandbox", action="store_true", help="side by side: both sides without the sandbox")
+    parser.add_argument(
+        "--nbgrader-forked",
+        action="store_true",
+        help="side by side: also plain nbgrader with forked kernels (--GuardedExecute.fork_kernels=True)",
+    )
     args = parser.parse_args()
 
     work = Path(args.out or tempfile.mkdtemp(prefix="bench-autograde-"))
