@@ -171,3 +171,12 @@ def test_kernels_start_fresh_when_the_zygote_cannot_work(monkeypatch, caplog):
     (out,), _ = run(True, "import os; print(os.getpid())")
     assert out.strip() == "2", "the kernel did not start fresh"
     assert "kernels start fresh" in caplog.text and "probe kernel failed" in caplog.text
+
+
+def test_a_dead_zygote_is_replaced():
+    source = zygote.shared(_env())
+    source._process.kill()
+    source._process.wait()
+    (out,), _ = run(True, "import os; print(os.getpid())")
+    assert out.strip() == "3", "after its zygote died, the kernel was not forked from a new one"
+    assert zygote.shared(_env()) is not source and zygote.shared(_env()).alive()

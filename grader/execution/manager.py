@@ -71,7 +71,11 @@ class SandboxKernelManager(AsyncKernelManager):
         if source is None:
             return cmd
         entry = self._socket_dir / "entry.sock"
-        source.spawn(entry, self._launcher_argv, env, bubblewrap.SCRATCH)
+        try:
+            source.spawn(entry, self._launcher_argv, env, bubblewrap.SCRATCH)
+        except zygote.ZygoteError as e:  # gone since it last answered: this kernel starts fresh
+            self.log.warning("this kernel starts fresh: %s", e)
+            return cmd
         return [*self._sandbox_prefix, self._python, "-I", "-S", str(zygote.HOLDER), str(entry)]
 
     def format_kernel_cmd(self, extra_arguments=None):
