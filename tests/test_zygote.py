@@ -14,7 +14,8 @@ import sys
 
 import pytest
 
-from grader.execution import bubblewrap, zygote
+from grader.execution import bubblewrap
+from grader.execution import zygote_client as zygote
 from grader.execution.execute import GuardedExecute
 from grader.execution.limits import Limits
 from grader.execution.manager import SandboxKernelManager

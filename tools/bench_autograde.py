@@ -407,7 +407,7 @@ def profile(args, work: Path, kinds: dict[str, str]) -> int:
     overrides = {"GuardedExecute": {"threads": 1, "sandbox": not args.no_sandbox, "fork_kernels": not args.no_sandbox}}
     once = {}
     if not args.no_sandbox:  # as a round's worker: its zygote starts before the first submission
-        from grader.execution import zygote
+        from grader.execution import zygote_client as zygote
 
         start = time.perf_counter()
         zygote.shared(ex.GuardedExecute(config=cfg.load_config(overrides)).kernel_env())

@@ -5,6 +5,9 @@
 - ``bubblewrap``: the sandbox the kernel runs in (no network, its own processes, a filesystem of
   what the notebook needs only, an unprivileged user).
 - ``kernel``: the launcher that runs inside the sandbox: limits, root dropped, guard, ipykernel.
+- ``zygote``: a process that has imported what every kernel imports and forks each kernel into its
+  sandbox (``GuardedExecute.fork_kernels``; ``holder``: the sandbox's first command then;
+  ``namespaces``: the Linux calls that enter a sandbox and give up privileges).
 - ``limits``: the ``setrlimit`` limits (memory, file size, processes) and the uid change.
 - ``guard``: the in-kernel guard that puts the libraries back before each test and delivers the
   hidden-test seed.

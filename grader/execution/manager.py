@@ -65,7 +65,7 @@ class SandboxKernelManager(AsyncKernelManager):
     def _forked_command(self, cmd: list[str], env: dict[str, str]) -> list[str]:
         """The same sandbox, with the holder in it instead of the launcher, and the zygote ready to fork the
         kernel into it; ``cmd`` unchanged when this process has no zygote."""
-        from . import zygote
+        from . import zygote_client as zygote
 
         source = zygote.shared(env)
         if source is None:

@@ -4,7 +4,8 @@ Started by ``grader.autograde`` (``python -m grader.execution.worker``) with ``-
 (``{"root": ..., "student": ...}``), grades it with nbgrader's own ``autograde`` and
 ``generate_feedback`` in that scratch course root (its own gradebook: no two processes ever write the
 same database), writes ``result.json`` there and answers one JSON line on stdout. Everything else
-this process prints goes to stderr.
+this process prints goes to stderr. Its kernels are forked from a zygote of its own, started as the
+process starts (``grader.execution.zygote``).
 """
 
 from __future__ import annotations
@@ -73,23 +74,27 @@ def grade(root: Path, chapter: str, student: str, overrides: dict) -> dict:
 
 
 def _start_zygote(overrides: dict) -> None:
-    """Start the kernels' zygote now, while the round prepares the assignment: its imports take seconds."""
-    from ..config import load_config
-    from .execute import GuardedExecute
+    """Start the kernels' zygote now, while the round prepares the assignment: its imports take seconds.
+    Should this fail, the first kernel tries again (and, failing, starts fresh)."""
+    try:
+        from ..config import load_config
+        from .execute import GuardedExecute
 
-    guarded = GuardedExecute(config=load_config(overrides))
-    if guarded.sandbox and guarded.fork_kernels:
-        from . import zygote
+        guarded = GuardedExecute(config=load_config(overrides))
+        if guarded.sandbox and guarded.fork_kernels:
+            from . import zygote_client as zygote
 
-        zygote.prestart(guarded.kernel_env())
+            zygote.prestart(guarded.kernel_env())
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
 
 
 def main() -> None:
     chapter, overrides = sys.argv[1], json.loads(sys.argv[2])
-    _start_zygote(overrides)
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nbgrader's prints must not reach the protocol
     sys.stdout = sys.stderr
+    _start_zygote(overrides)
     for line in sys.stdin:
         if not line.strip():
             continue
