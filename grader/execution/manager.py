@@ -76,7 +76,7 @@ class SandboxKernelManager(AsyncKernelManager):
         except zygote.ZygoteError as e:  # gone since it last answered: this kernel starts fresh
             self.log.warning("this kernel starts fresh: %s", e)
             return cmd
-        return [*self._sandbox_prefix, self._python, "-I", "-S", str(zygote.HOLDER), str(entry)]
+        return zygote.holder_command(self._sandbox_prefix, self._python, entry)
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)

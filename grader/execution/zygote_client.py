@@ -21,6 +21,11 @@ HOLDER = Path(__file__).with_name("holder.py")
 _log = logging.getLogger(__name__)
 
 
+def holder_command(sandbox_prefix: list[str], python: str, entry: Path) -> list[str]:
+    """The sandbox (bwrap and its options, up to ``--``) with the holder in it, connecting to ``entry``."""
+    return [*sandbox_prefix, python, "-I", "-S", str(HOLDER), str(entry)]
+
+
 class ZygoteError(RuntimeError):
     pass
 
@@ -86,9 +91,9 @@ class Zygote:
             entry = Path(folder) / "entry.sock"
             request = {"socket": str(entry), "argv": [], "env": {}, "cwd": bubblewrap.SCRATCH, "probe": self._home}
             self._send(request)
-            cmd = [*bubblewrap.command(bubblewrap.Sandbox(Path(folder))), sys.executable, "-I", "-S", str(HOLDER)]
+            cmd = holder_command(bubblewrap.command(bubblewrap.Sandbox(Path(folder))), sys.executable, entry)
             try:
-                done = subprocess.run([*cmd, str(entry)], capture_output=True, text=True, timeout=60)
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
             except subprocess.TimeoutExpired as e:
                 raise ZygoteError("its probe kernel did not answer within 60 s") from e
         if done.returncode != 0:
